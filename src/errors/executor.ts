@@ -1,0 +1,7 @@
+import type { ErrorCodeSpec } from './spec.ts';
+
+/** Codes of the executor's handlers (verification codes live in approval.ts). */
+export const EXECUTOR_CODES = {
+  SNT_EXEC_NO_HANDLER: { status: 422, retriable: false, summary: 'No handler is registered for the action type.' },
+  SNT_EXEC_HANDLER_FAILED: { status: 500, retriable: false, summary: 'The handler ran and failed; the result says why.' },
+} as const satisfies Record<string, ErrorCodeSpec>;

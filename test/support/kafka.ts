@@ -1,0 +1,103 @@
+// Broker test kit (after platformatic/kafka's test/helpers.ts): each test gets its own topic
+// prefix and consumer groups, created from topics.yaml with schemas registered, and every client
+// it opens is closed in t.after.
+import { randomBytes } from 'node:crypto';
+import type { TestContext } from 'node:test';
+import type { Config } from '../../src/config/index.ts';
+import { createAdmin, createGroupConsumer, createKafka, createProducer, createTransactionalProducer } from '../../src/kafka/kafkajs.ts';
+import { applyTopics, loadDesiredTopics, type DesiredTopic } from '../../src/kafka/topics.ts';
+import type { IncomingMessage, MessagingAdmin } from '../../src/kafka/types.ts';
+import { loadCatalog, type CatalogEntry } from '../../src/serde/catalog.ts';
+import { EventCodec } from '../../src/serde/codec.ts';
+import { HttpSchemaRegistry } from '../../src/serde/registry.ts';
+import { registerSchemas } from '../../src/serde/subjects.ts';
+import { waitFor } from './wait.ts';
+
+let catalog: Map<string, CatalogEntry> | undefined;
+export function testCatalog(): Map<string, CatalogEntry> {
+  return (catalog ??= loadCatalog());
+}
+
+export function uniqueName(label: string): string {
+  return `t${Date.now().toString(36)}-${randomBytes(3).toString('hex')}-${label}`;
+}
+
+export interface TestBus {
+  config: Config;
+  prefix: string;
+  topics: DesiredTopic[];
+  kafka: ReturnType<typeof createKafka>;
+  admin: MessagingAdmin;
+  registry: HttpSchemaRegistry;
+  topicName(logical: string): string;
+  /** A codec with writers and readers for every pipeline topic. */
+  codec(): Promise<EventCodec>;
+  producer(): ReturnType<typeof createProducer>;
+  transactionalProducer(id: string): ReturnType<typeof createTransactionalProducer>;
+  consumer(options: { groupId: string; topics: string[]; fromBeginning?: boolean; readCommitted?: boolean }): ReturnType<typeof createGroupConsumer>;
+  /** Reads records of a physical topic from the beginning until `count` arrive (or times out). */
+  readAll(topic: string, count: number, options?: { timeoutMs?: number; readCommitted?: boolean; settleMs?: number }): Promise<IncomingMessage[]>;
+}
+
+/** Creates every topic of topics.yaml under a fresh prefix and registers their schemas. */
+export async function createTestBus(t: TestContext, config: Config): Promise<TestBus> {
+  const prefix = `${uniqueName('bus')}.`;
+  const topics = loadDesiredTopics({ prefix });
+  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: 'sentinel-test' });
+  const admin = createAdmin(kafka);
+  const registry = new HttpSchemaRegistry(config.registry.url);
+  await applyTopics(admin, topics);
+  await registerSchemas(registry, testCatalog(), topics);
+  const closers: Array<() => Promise<void>> = [];
+  t.after(async () => {
+    for (const close of closers.reverse()) await close().catch(() => {});
+    await admin.deleteTopics(topics.map((topic) => topic.name)).catch(() => {});
+    await admin.close();
+  });
+  const topicName = (logical: string) => `${prefix}${logical}`;
+  const bus: TestBus = {
+    config, prefix, topics, kafka, admin, registry, topicName,
+    async codec() {
+      const codec = new EventCodec(registry, testCatalog());
+      for (const topic of topics) {
+        if (!topic.schema) continue;
+        await codec.useWriter(topic.name, topic.schema.name);
+        codec.useReader(topic.name, topic.schema.name);
+      }
+      return codec;
+    },
+    producer() {
+      const p = createProducer(kafka);
+      closers.push(() => p.close());
+      return p;
+    },
+    transactionalProducer(id) {
+      const p = createTransactionalProducer(kafka, id, 10_000);
+      closers.push(() => p.close());
+      return p;
+    },
+    consumer(options) {
+      const c = createGroupConsumer(kafka, { ...options, sessionTimeoutMs: 6000 });
+      closers.push(() => c.stop());
+      return c;
+    },
+    async readAll(topic, count, options = {}) {
+      const received: IncomingMessage[] = [];
+      const consumer = createGroupConsumer(kafka, {
+        groupId: uniqueName('reader'), topics: [topic], fromBeginning: true, readCommitted: options.readCommitted ?? true, sessionTimeoutMs: 6000,
+      });
+      void consumer.run(async (batch) => {
+        received.push(...batch.messages);
+        for (const m of batch.messages) batch.resolveOffset(m.offset);
+      });
+      try {
+        await waitFor(() => received.length >= count, { timeoutMs: options.timeoutMs ?? 30_000, what: `${count} records on ${topic} (got ${received.length})` });
+        if (options.settleMs) await new Promise((resolve) => setTimeout(resolve, options.settleMs));
+      } finally {
+        await consumer.stop();
+      }
+      return received;
+    },
+  };
+  return bus;
+}
