@@ -36,6 +36,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   v('INSTANCE_ID', 'Name of this replica (pod name); defaults to host name and pid', undefined, ALL),
   v('KAFKA_BROKERS', 'Comma-separated bootstrap brokers host:port', '127.0.0.1:19092', ALL),
   v('KAFKA_CLIENT_ID', 'Kafka client id prefix', 'aureus-sentinel', ALL),
+  v('KAFKA_CLIENT', 'Kafka client library behind the messaging core: platformatic | kafkajs', 'platformatic', ALL),
   v('TOPIC_PREFIX', 'Prefix added to every topic of topics.yaml (isolates environments and test runs)', '', ALL),
   v('SCHEMA_REGISTRY_URL', 'Confluent-compatible schema registry base URL', 'http://127.0.0.1:18081/apis/ccompat/v7', ALL),
   v('POSTGRES_HOST', 'PostgreSQL host', '127.0.0.1', ALL),
@@ -86,7 +87,7 @@ export interface Config {
   logLevel: LogLevel;
   instanceId: string;
   http: { host: string; port: number; wsPort: number; bodyLimitBytes: number };
-  kafka: { brokers: string[]; clientId: string; topicPrefix: string };
+  kafka: { brokers: string[]; clientId: string; client: 'platformatic' | 'kafkajs'; topicPrefix: string };
   registry: { url: string };
   postgres: { host: string; port: number; database: string; user: string; password: string };
   redis: { host: string; port: number; password: string };
@@ -201,6 +202,7 @@ export function loadConfig(service: ServiceName, env: Readonly<Record<string, st
     kafka: {
       brokers: r.get('KAFKA_BROKERS', brokers, []),
       clientId: r.get('KAFKA_CLIENT_ID', str, 'aureus-sentinel'),
+      client: r.get('KAFKA_CLIENT', oneOf('platformatic', 'kafkajs'), 'platformatic'),
       topicPrefix: r.get('TOPIC_PREFIX', topicPrefix, ''),
     },
     registry: { url: r.get('SCHEMA_REGISTRY_URL', url, '') },

@@ -5,6 +5,7 @@
 import kafkajs from 'kafkajs';
 import type { Logger } from '../observability/log.ts';
 import { SentinelError } from '../errors/index.ts';
+import { BatchingProducer } from './batching.ts';
 import type {
   GroupConsumer, IncomingMessage, MessageProducer, MessagingAdmin, OutgoingMessage, PartitionBatch,
   TopicPartitionOffset, TopicSpecActual, TransactionalProducer,
@@ -66,82 +67,29 @@ export function asMessagingError(error: unknown, what: string): SentinelError {
   return new SentinelError('SNT_DEPENDENCY_UNAVAILABLE', `${what}: Kafka: ${e.message ?? String(error)}`, { cause: error });
 }
 
-interface Pending { messages: OutgoingMessage[]; resolve: () => void; reject: (error: unknown) => void }
-
-/**
- * Idempotent, acks=all producer. Sends issued in the same turn of the event loop are coalesced
- * into one produce request, and one request is in flight at a time (what KafkaJS's idempotent
- * producer needs to keep sequence numbers in order).
- */
-class BatchingProducer implements MessageProducer {
-  private readonly producer: ReturnType<KafkaClient['producer']>;
-  private readonly maxBatch: number;
-  private queue: Pending[] = [];
-  private flushing = false;
-  private connected: Promise<void> | null = null;
-
-  constructor(kafka: KafkaClient, options: { maxBatch?: number }) {
-    this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { initialRetryTime: 100, maxRetryTime: 3000, retries: 10 },
-    });
-    this.maxBatch = options.maxBatch ?? 2000;
-  }
-
-  private connect(): Promise<void> {
-    if (!this.connected) {
-      this.connected = this.producer.connect().catch((error: unknown) => {
-        this.connected = null;
-        throw error;
-      });
-    }
-    return this.connected;
-  }
-
-  send(messages: OutgoingMessage[]): Promise<void> {
-    if (messages.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ messages, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
-        setImmediate(() => { void this.flush(); });
-      }
-    });
-  }
-
-  private async flush(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch: Pending[] = [];
-      let count = 0;
-      while (this.queue.length > 0 && (batch.length === 0 || count + this.queue[0]!.messages.length <= this.maxBatch)) {
-        const next = this.queue.shift()!;
-        batch.push(next);
-        count += next.messages.length;
-      }
-      try {
-        await this.connect();
-        await this.producer.sendBatch({ acks: -1, topicMessages: toTopicMessages(batch.flatMap((p) => p.messages)) });
-        for (const p of batch) p.resolve();
-      } catch (error) {
-        const failure = asMessagingError(error, 'produce failed');
-        for (const p of batch) p.reject(failure);
-      }
-    }
-    this.flushing = false;
-  }
-
-  async close(): Promise<void> {
-    while (this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
-    if (this.connected) await this.producer.disconnect().catch(() => {});
-    this.connected = null;
-  }
-}
-
+/** Idempotent, acks=all producer; concurrent sends are coalesced (see BatchingProducer). */
 export function createProducer(kafka: KafkaClient, options: { maxBatch?: number } = {}): MessageProducer {
-  return new BatchingProducer(kafka, options);
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { initialRetryTime: 100, maxRetryTime: 3000, retries: 10 },
+  });
+  let connected: Promise<void> | null = null;
+  const connect = () => (connected ??= producer.connect().catch((error: unknown) => { connected = null; throw error; }));
+  return new BatchingProducer(
+    async (messages) => {
+      try {
+        await connect();
+        await producer.sendBatch({ acks: -1, topicMessages: toTopicMessages(messages) });
+      } catch (error) {
+        throw asMessagingError(error, 'produce failed');
+      }
+    },
+    async () => { if (connected) await producer.disconnect().catch(() => {}); connected = null; },
+    options.maxBatch,
+  );
 }
 
 class KafkaJsTransactionalProducer implements TransactionalProducer {

@@ -121,7 +121,8 @@ export class ConsumerRunner {
       throw error;
     }
     this.options.metrics?.consumed(batch.topic, batch.messages.length);
-    this.options.metrics?.lag(batch.topic, batch.partition, batch.lagAfter());
+    const lag = batch.lagAfter();
+    if (lag !== undefined) this.options.metrics?.lag(batch.topic, batch.partition, lag);
     this.options.metrics?.batchSeconds((performance.now() - started) / 1000);
   }
 
@@ -288,7 +289,7 @@ export class ConsumerRunner {
 
   private async commit(batch: PartitionBatch, messages: IncomingMessage[], prepared: { outgoing: OutgoingMessage[]; outputs: number }): Promise<void> {
     const last = messages[messages.length - 1]!;
-    const offsets = [{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }];
+    const offsets = [{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString(), lastMessage: last }];
     const hook = this.options.beforeCommit
       ? () => this.options.beforeCommit!({ topic: batch.topic, partition: batch.partition, outputs: prepared.outputs })
       : undefined;

@@ -18,6 +18,8 @@ export interface IncomingMessage {
   headers: Record<string, string>;
   /** Broker or producer timestamp, epoch ms. */
   timestamp: number;
+  /** The client's own message object, for adapters that need it (e.g. transactional offsets). */
+  native?: unknown;
 }
 
 export interface PartitionBatch {
@@ -30,11 +32,18 @@ export interface PartitionBatch {
   isRunning(): boolean;
   /** Marks an offset as processed so the next fetch starts after it (does not commit). */
   resolveOffset(offset: string): void;
-  /** High watermark minus the last offset of this batch: the lag after it. */
-  lagAfter(): number;
+  /** High watermark minus the last offset of this batch, when the client reports it. */
+  lagAfter(): number | undefined;
 }
 
-export interface TopicPartitionOffset { topic: string; partition: number; offset: string }
+export interface TopicPartitionOffset {
+  topic: string;
+  partition: number;
+  /** The next offset to read (last processed + 1). */
+  offset: string;
+  /** The last processed message as the client delivered it (IncomingMessage.native). */
+  lastMessage?: IncomingMessage;
+}
 
 /** An acks=all, idempotent producer. `send` resolves once every message is durably written. */
 export interface MessageProducer {
@@ -54,8 +63,9 @@ export interface TransactionalProducer {
 export interface GroupConsumer {
   /** Starts fetching; `onBatch` is called for one partition's batch at a time, in offset order. */
   run(onBatch: (batch: PartitionBatch) => Promise<void>): Promise<void>;
+  /** Commits offsets after their outputs are durable; an adapter may complete it in the background (see stop). */
   commit(offsets: TopicPartitionOffset[]): Promise<void>;
-  /** Leaves the group after the batch in progress; no new batches start. */
+  /** Finishes the batch in progress, flushes queued commits, and leaves the group. */
   stop(): Promise<void>;
   /** Current partition assignment, for metrics and tests. */
   assignment(): Array<{ topic: string; partitions: number[] }>;

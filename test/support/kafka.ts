@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import type { Config } from '../../src/config/index.ts';
-import { createAdmin, createGroupConsumer, createKafka, createProducer, createTransactionalProducer } from '../../src/kafka/kafkajs.ts';
+import { createMessaging, type Messaging } from '../../src/kafka/client.ts';
 import { applyTopics, loadDesiredTopics, type DesiredTopic } from '../../src/kafka/topics.ts';
 import type { IncomingMessage, MessagingAdmin } from '../../src/kafka/types.ts';
 import { loadCatalog, type CatalogEntry } from '../../src/serde/catalog.ts';
@@ -26,15 +26,15 @@ export interface TestBus {
   config: Config;
   prefix: string;
   topics: DesiredTopic[];
-  kafka: ReturnType<typeof createKafka>;
+  messaging: Messaging;
   admin: MessagingAdmin;
   registry: HttpSchemaRegistry;
   topicName(logical: string): string;
   /** A codec with writers and readers for every pipeline topic. */
   codec(): Promise<EventCodec>;
-  producer(): ReturnType<typeof createProducer>;
-  transactionalProducer(id: string): ReturnType<typeof createTransactionalProducer>;
-  consumer(options: { groupId: string; topics: string[]; fromBeginning?: boolean; readCommitted?: boolean }): ReturnType<typeof createGroupConsumer>;
+  producer(): ReturnType<Messaging['producer']>;
+  transactionalProducer(id: string): ReturnType<Messaging['transactionalProducer']>;
+  consumer(options: { groupId: string; topics: string[]; fromBeginning?: boolean; readCommitted?: boolean }): ReturnType<Messaging['consumer']>;
   /** Reads records of a physical topic from the beginning until `count` arrive (or times out). */
   readAll(topic: string, count: number, options?: { timeoutMs?: number; readCommitted?: boolean; settleMs?: number }): Promise<IncomingMessage[]>;
 }
@@ -43,8 +43,8 @@ export interface TestBus {
 export async function createTestBus(t: TestContext, config: Config): Promise<TestBus> {
   const prefix = `${uniqueName('bus')}.`;
   const topics = loadDesiredTopics({ prefix });
-  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: 'sentinel-test' });
-  const admin = createAdmin(kafka);
+  const messaging = createMessaging({ brokers: config.kafka.brokers, clientId: 'sentinel-test', client: config.kafka.client });
+  const admin = messaging.admin();
   const registry = new HttpSchemaRegistry(config.registry.url);
   await applyTopics(admin, topics);
   await registerSchemas(registry, testCatalog(), topics);
@@ -56,7 +56,7 @@ export async function createTestBus(t: TestContext, config: Config): Promise<Tes
   });
   const topicName = (logical: string) => `${prefix}${logical}`;
   const bus: TestBus = {
-    config, prefix, topics, kafka, admin, registry, topicName,
+    config, prefix, topics, messaging, admin, registry, topicName,
     async codec() {
       const codec = new EventCodec(registry, testCatalog());
       for (const topic of topics) {
@@ -67,23 +67,23 @@ export async function createTestBus(t: TestContext, config: Config): Promise<Tes
       return codec;
     },
     producer() {
-      const p = createProducer(kafka);
+      const p = messaging.producer();
       closers.push(() => p.close());
       return p;
     },
     transactionalProducer(id) {
-      const p = createTransactionalProducer(kafka, id, 10_000);
+      const p = messaging.transactionalProducer(id);
       closers.push(() => p.close());
       return p;
     },
     consumer(options) {
-      const c = createGroupConsumer(kafka, { ...options, sessionTimeoutMs: 6000 });
+      const c = messaging.consumer({ ...options, sessionTimeoutMs: 6000 });
       closers.push(() => c.stop());
       return c;
     },
     async readAll(topic, count, options = {}) {
       const received: IncomingMessage[] = [];
-      const consumer = createGroupConsumer(kafka, {
+      const consumer = messaging.consumer({
         groupId: uniqueName('reader'), topics: [topic], fromBeginning: true, readCommitted: options.readCommitted ?? true, sessionTimeoutMs: 6000,
       });
       void consumer.run(async (batch) => {

@@ -3,7 +3,7 @@
 //      CRASH_BEFORE_COMMIT=1 to SIGKILL itself after writing outputs and before committing.
 import { loadConfig } from '../../src/config/index.ts';
 import { ChannelReplyRequested, IntentSubmitted } from '../../src/contracts/events.ts';
-import { createGroupConsumer, createKafka, createProducer, createTransactionalProducer } from '../../src/kafka/kafkajs.ts';
+import { createMessaging } from '../../src/kafka/client.ts';
 import { ConsumerRunner } from '../../src/kafka/runner.ts';
 import { createLogger } from '../../src/observability/log.ts';
 import { loadCatalog } from '../../src/serde/catalog.ts';
@@ -14,15 +14,15 @@ import type { Intent } from '../../src/domain/types.ts';
 const config = loadConfig('cli');
 const prefix = config.kafka.topicPrefix;
 const topicName = (logical: string) => prefix + logical;
-const kafka = createKafka({ brokers: config.kafka.brokers, clientId: 'relay' });
+const messaging = createMessaging({ brokers: config.kafka.brokers, clientId: 'relay', client: config.kafka.client });
 const codec = new EventCodec(new HttpSchemaRegistry(config.registry.url), loadCatalog());
 codec.useReader(topicName('sentinel.intents'), 'IntentSubmitted');
 await codec.useWriter(topicName('sentinel.replies'), 'ChannelReplyRequested');
 const groupId = process.env.GROUP_ID!;
-const consumer = createGroupConsumer(kafka, { groupId, topics: [topicName('sentinel.intents')], sessionTimeoutMs: 6000 });
+const consumer = messaging.consumer({ groupId, topics: [topicName('sentinel.intents')], sessionTimeoutMs: 6000 });
 const delivery = process.env.DELIVERY === 'transactional'
-  ? { mode: 'transactional' as const, producer: createTransactionalProducer(kafka, process.env.TX_ID!, 10_000) }
-  : { mode: 'at-least-once' as const, producer: createProducer(kafka) };
+  ? { mode: 'transactional' as const, producer: messaging.transactionalProducer(process.env.TX_ID!) }
+  : { mode: 'at-least-once' as const, producer: messaging.producer() };
 const runner = new ConsumerRunner({
   groupId, subscriptions: [IntentSubmitted], consumer, codec, topicName, delivery, producerName: 'relay',
   logger: createLogger({ service: 'relay', level: 'warn', secrets: [] }),

@@ -19,7 +19,7 @@ const COUNT = 200;
 function startRelay(bus: TestBus, env: Record<string, string>): { child: ChildProcess; output: string[] } {
   const output: string[] = [];
   const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', RELAY], {
-    env: { ...process.env, TOPIC_PREFIX: bus.prefix, LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, TOPIC_PREFIX: bus.prefix, KAFKA_CLIENT: bus.config.kafka.client, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   child.stdout!.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean)));
@@ -38,9 +38,10 @@ async function publishIntents(bus: TestBus): Promise<string[]> {
   return ids;
 }
 
-for (const delivery of ['transactional', 'at-least-once'] as const) {
-  test(`${delivery}: a consumer SIGKILLed between producing and committing redelivers without duplicating the output`, async (t) => {
-    const config = await requireServices('kafka', 'registry');
+for (const client of ['platformatic', 'kafkajs'] as const) for (const delivery of ['transactional', 'at-least-once'] as const) {
+  test(`${client}, ${delivery}: a consumer SIGKILLed between producing and committing redelivers without duplicating the output`, async (t) => {
+    const services = await requireServices('kafka', 'registry');
+    const config = { ...services, kafka: { ...services.kafka, client } };
     const bus = await createTestBus(t, config);
     const intentIds = await publishIntents(bus);
     const groupId = uniqueName('relay');
