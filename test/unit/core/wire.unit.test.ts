@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { decodeFrame, encodeFrame } from '../../../src/serde/wire.ts';
-import { SentinelError } from '../../../src/errors/index.ts';
+import type { SentinelError } from '../../../src/errors/index.ts';
 
 test('encodeFrame writes magic 0, the big-endian schema id, then the body (golden bytes)', () => {
   assert.deepEqual(encodeFrame(1, Buffer.from([0xca, 0xfe])), Buffer.from([0x00, 0x00, 0x00, 0x00, 0x01, 0xca, 0xfe]));
