@@ -1,5 +1,6 @@
 -- Policy memory: every decision the policy consumer emitted, the users' payees and recipients with
 -- the time each was first used, and per-user totals. Written by src/policy/store/pg-history.ts.
+-- Text columns other than decision_json hold NUL and lone surrogates replaced by U+FFFD.
 
 CREATE TABLE IF NOT EXISTS policy_decisions (
   decision_id text PRIMARY KEY,
@@ -20,7 +21,9 @@ CREATE TABLE IF NOT EXISTS policy_decisions (
   amount_minor bigint,
   currency text,
   -- The whole decision as emitted (context.snapshotJson included), for replay and the HTTP API.
-  decision jsonb NOT NULL,
+  -- JSON text rather than jsonb: jsonb refuses \u0000, which a user's message may contain, and the
+  -- decision must come back exactly as emitted. Query it with decision_json::jsonb when needed.
+  decision_json text NOT NULL,
   decided_at timestamptz NOT NULL,
   recorded_at timestamptz NOT NULL DEFAULT now()
 );
