@@ -47,6 +47,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   v('REDIS_HOST', 'Redis host', '127.0.0.1', ALL),
   v('REDIS_PORT', 'Redis port', '6379', ALL),
   v('REDIS_PASSWORD', 'Redis password', '', ALL, true),
+  v('REDIS_KEY_PREFIX', 'Prefix of every Redis key (isolates environments sharing a Redis)', 'sentinel:', ALL),
   v('BRIDGE_URL', 'Base URL of the signer ("Bridge") HTTP API', 'http://127.0.0.1:3000', ['channels', 'policy', 'executor', 'cli']),
   v('AUREUS_OS_URL', 'Base URL of the policy ("Aureus OS") HTTP API', 'http://127.0.0.1:5000', ['channels', 'signer', 'cli']),
   v('API_KEY', 'Comma-separated API keys accepted for service-to-service calls (several allow rotation)', '', NET_SERVICES, true),
@@ -90,7 +91,7 @@ export interface Config {
   kafka: { brokers: string[]; clientId: string; client: 'platformatic' | 'kafkajs'; topicPrefix: string };
   registry: { url: string };
   postgres: { host: string; port: number; database: string; user: string; password: string };
-  redis: { host: string; port: number; password: string };
+  redis: { host: string; port: number; password: string; keyPrefix: string };
   urls: { bridge: string; aureusOs: string };
   security: { apiKeys: string[]; rateLimitMaxRequests: number };
   policy: { rulesFile: string; vectorStore: 'embedded' | 'qdrant'; qdrantUrl: string };
@@ -217,6 +218,7 @@ export function loadConfig(service: ServiceName, env: Readonly<Record<string, st
       host: r.get('REDIS_HOST', str, ''),
       port: port('REDIS_PORT', 6379),
       password: r.get('REDIS_PASSWORD', str, ''),
+      keyPrefix: r.get('REDIS_KEY_PREFIX', str, 'sentinel:'),
     },
     urls: { bridge: r.get('BRIDGE_URL', url, ''), aureusOs: r.get('AUREUS_OS_URL', url, '') },
     security: {

@@ -226,6 +226,14 @@ export const EVENT_DEFINITIONS = [
   IntentSubmitted, DecisionMade, HumanApprovalResponded, ApprovalSigned, ExecutionRecorded, ChannelReplyRequested, SigningKeyPublished,
 ] as const;
 
+/**
+ * The key of an intent: its requester. All of a user's intents reach one partition, so one policy
+ * instance decides them in order and per-user limits (daily totals, velocity) cannot race.
+ */
+export function intentKey(intent: Intent): string {
+  return `user:${intent.requester.userId}`;
+}
+
 /** The Kafka record key of an event about a conversation: its events stay in order on one partition. */
 export function conversationKey(conversation: ConversationRef): string {
   return `${conversation.channel}:${conversation.conversationId}`;

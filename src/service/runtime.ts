@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import { loadConfig, type Config, type ServiceName } from '../config/index.ts';
 import type { EventDefinition } from '../contracts/events.ts';
-import { createPool, type Pool } from '../db/pg.ts';
+import { createPool, ensureDatabase, type Pool } from '../db/pg.ts';
 import { migrate } from '../db/migrate.ts';
 import { createRedis, pingRedis } from '../db/redis.ts';
 import { createMessaging, type Messaging } from '../kafka/client.ts';
@@ -74,6 +74,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   let pg: Pool | null = null;
   if (options.postgres) {
     pg = createPool(config.postgres, { applicationName: `sentinel-${options.service}` });
+    await pg.query('SELECT 1').catch(async (error: { code?: string }) => {
+      if (error.code !== '3D000') throw error; // 3D000: the database does not exist yet
+      logger.info({ database: config.postgres.database }, 'creating the database');
+      await ensureDatabase(config.postgres);
+    });
     const applied = await migrate(pg);
     if (applied.length > 0) logger.info({ applied }, 'database migrations applied');
     const pool = pg;
@@ -84,6 +89,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   if (options.redis) {
     redis = createRedis(config.redis);
     const client = redis;
+    // Commands fail fast while disconnected (no offline queue), so give the first connection a
+    // moment; if Redis is down the service still starts, and /ready says so.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 5000);
+      client.once('ready', () => { clearTimeout(timer); resolve(); });
+    });
     readiness.push({ name: 'redis', check: () => pingRedis(client) });
     closers.push(async () => { client.disconnect(); });
   }
