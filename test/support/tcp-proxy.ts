@@ -3,44 +3,49 @@
 import net from 'node:net';
 
 export class TcpProxy {
-  readonly port: number;
+  port = 0;
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  private readonly targetHost: string;
+  private readonly targetPort: number;
   private cut = false;
   private delayMs = 0;
 
-  private constructor(server: net.Server, port: number) {
-    this.server = server;
-    this.port = port;
+  private constructor(targetHost: string, targetPort: number) {
+    this.targetHost = targetHost;
+    this.targetPort = targetPort;
+    this.server = net.createServer((client) => this.onConnection(client));
   }
 
   static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
-    let proxy!: TcpProxy;
-    const server = net.createServer((client) => {
-      if (proxy.cut) { client.destroy(); return; }
-      const upstream = net.connect({ host: targetHost, port: targetPort });
-      proxy.track(client);
-      proxy.track(upstream);
-      const pipe = (from: net.Socket, to: net.Socket) => {
-        from.on('data', (chunk) => {
-          if (proxy.cut) return;
-          if (proxy.delayMs > 0) {
-            from.pause();
-            setTimeout(() => { if (!to.destroyed) to.write(chunk); from.resume(); }, proxy.delayMs);
-          } else if (!to.write(chunk)) {
-            from.pause();
-            to.once('drain', () => from.resume());
-          }
-        });
-        from.on('close', () => to.destroy());
-        from.on('error', () => to.destroy());
-      };
-      pipe(client, upstream);
-      pipe(upstream, client);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new TcpProxy(server, (server.address() as net.AddressInfo).port);
+    const proxy = new TcpProxy(targetHost, targetPort);
+    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
+    proxy.port = (proxy.server.address() as net.AddressInfo).port;
     return proxy;
+  }
+
+  private onConnection(client: net.Socket): void {
+    if (this.cut) { client.destroy(); return; }
+    const upstream = net.connect({ host: this.targetHost, port: this.targetPort });
+    this.track(client);
+    this.track(upstream);
+    this.pipe(client, upstream);
+    this.pipe(upstream, client);
+  }
+
+  private pipe(from: net.Socket, to: net.Socket): void {
+    from.on('data', (chunk) => {
+      if (this.cut) return;
+      if (this.delayMs > 0) {
+        from.pause();
+        setTimeout(() => { if (!to.destroyed) to.write(chunk); from.resume(); }, this.delayMs);
+      } else if (!to.write(chunk)) {
+        from.pause();
+        to.once('drain', () => from.resume());
+      }
+    });
+    from.on('close', () => to.destroy());
+    from.on('error', () => to.destroy());
   }
 
   private track(socket: net.Socket): void {
