@@ -78,7 +78,7 @@ function validateMessageBody(body: Record<string, unknown>, partial: boolean): v
     for (const field of fields) {
       const name = String(field.name ?? '');
       const value = String(field.value ?? '');
-      if (name === '' || name.length > 256 || value === '' || value.length > 1024) throw new ApiError(400, 50035, 'Invalid Form Body: embeds.0.fields: name 1-256, value 1-1024 characters.');
+      if (name.trim() === '' || name.length > 256 || value.trim() === '' || value.length > 1024) throw new ApiError(400, 50035, 'Invalid Form Body: embeds.0.fields: name 1-256, value 1-1024 characters.');
       total += name.length + value.length;
     }
     if (footer.length > 2048) throw new ApiError(400, 50035, 'Invalid Form Body: embeds.0.footer.text: Must be 2048 or fewer in length.');
@@ -395,7 +395,7 @@ export class FakeDiscord {
     const method = req.method ?? 'GET';
     let path = url.pathname;
     let body: unknown;
-    let status = 200;
+    let status: number;
     let result: unknown;
     try {
       if (!path.startsWith(API_PREFIX)) throw new ApiError(404, 0, '404: Not Found');
