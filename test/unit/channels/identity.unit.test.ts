@@ -1,18 +1,26 @@
 // Identity links: schema validation at load, principal resolution, reaching approvers, roles.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
+import YAML from 'yaml';
 import {
   channelIdentitiesOf, expandApprovers, guestUserId, loadIdentityLinks, parseIdentityLinks, resolvePrincipal, rolesOf,
 } from '../../../src/channels/identity/links.ts';
 import { isSentinelError } from '../../../src/errors/index.ts';
 import { CHANNEL_NAMES } from '../../../src/domain/types.ts';
 
-test('the development file config/identities.yaml loads: alice, bob, carol and the treasury role', async () => {
+test('the development file config/identities.yaml loads, and defines every approver role the constitution names', async () => {
   const directory = await loadIdentityLinks(new URL('../../../config/identities.yaml', import.meta.url).pathname);
-  assert.deepEqual(directory.users.map((u) => u.userId), ['alice', 'bob', 'carol']);
-  assert.deepEqual(directory.roles.get('treasury'), ['bob', 'carol']);
-  assert.deepEqual(expandApprovers(directory, ['role:treasury']), ['bob', 'carol']);
+  assert.deepEqual(directory.users.map((u) => u.userId), ['alice', 'bob', 'carol', 'dave']);
+  assert.deepEqual(directory.roles.get('finance-approver'), ['bob', 'carol']);
+  assert.deepEqual(expandApprovers(directory, ['role:finance-approver']), ['bob', 'carol']);
+  const constitution = YAML.parse(readFileSync(new URL('../../../policy/constitution.yaml', import.meta.url), 'utf8')) as { approvals: Record<string, { approvers: string[] }> };
+  for (const { approvers } of Object.values(constitution.approvals)) {
+    for (const approver of approvers.filter((a) => a.startsWith('role:'))) {
+      assert.ok((directory.roles.get(approver.slice(5)) ?? []).length > 0, `${approver} has members`);
+    }
+  }
   for (const user of directory.users) {
     for (const channel of ['web', 'telegram', 'discord', 'slack'] as const) {
       assert.ok(user.identities.some((i) => i.channel === channel), `${user.userId} has a ${channel} identity`);
