@@ -15,62 +15,71 @@ export class CanonicalizationError extends Error {
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// Strings that JSON.stringify would copy through unchanged: no escapes, no surrogates to check.
+const PLAIN_STRING = /^[\u0020\u0021\u0023-\u005b\u005d-\ud7ff\ue000-\uffff]*$/;
 
-function serializeString(value: string, path: string): string {
-  if (LONE_SURROGATE.test(value)) throw new CanonicalizationError('lone surrogate in string', path);
+/** The path of the member being serialised, kept as a stack and rendered only when an error needs it. */
+type PathStack = Array<string | number>;
+
+function fail(message: string, path: PathStack): never {
+  const pointer = path.map((p) => `/${String(p).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
+  throw new CanonicalizationError(message, pointer);
+}
+
+function serializeString(value: string, path: PathStack): string {
+  if (PLAIN_STRING.test(value)) return `"${value}"`;
+  if (LONE_SURROGATE.test(value)) fail('lone surrogate in string', path);
   return JSON.stringify(value);
 }
 
-function serializeNumber(value: number, path: string): string {
-  if (!Number.isFinite(value)) throw new CanonicalizationError('non-finite number', path);
-  if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
-    throw new CanonicalizationError('integer outside the IEEE-754 safe range', path);
+function serializeNumber(value: number, path: PathStack): string {
+  if (!Number.isFinite(value)) fail('non-finite number', path);
+  if (Number.isInteger(value)) {
+    if (!Number.isSafeInteger(value)) fail('integer outside the IEEE-754 safe range', path);
+    return value === 0 ? '0' : String(value); // -0 becomes "0", as RFC 8785 requires
   }
-  return JSON.stringify(value); // -0 becomes "0", as RFC 8785 requires
+  return JSON.stringify(value);
 }
 
-function serialize(value: unknown, path: string, out: string[]): void {
-  if (value === null) { out.push('null'); return; }
+function serialize(value: unknown, path: PathStack): string {
+  if (value === null) return 'null';
   switch (typeof value) {
-    case 'boolean': out.push(value ? 'true' : 'false'); return;
-    case 'number': out.push(serializeNumber(value, path)); return;
-    case 'string': out.push(serializeString(value, path)); return;
+    case 'boolean': return value ? 'true' : 'false';
+    case 'number': return serializeNumber(value, path);
+    case 'string': return serializeString(value, path);
     case 'object': break;
-    default: throw new CanonicalizationError(`unsupported value of type ${typeof value}`, path);
+    default: fail(`unsupported value of type ${typeof value}`, path);
   }
   if (Array.isArray(value)) {
-    out.push('[');
+    let out = '[';
     for (let i = 0; i < value.length; i++) {
-      if (i > 0) out.push(',');
-      serialize(value[i], `${path}/${i}`, out);
+      if (i > 0) out += ',';
+      path.push(i);
+      out += serialize(value[i], path);
+      path.pop();
     }
-    out.push(']');
-    return;
+    return `${out}]`;
   }
   const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) {
-    throw new CanonicalizationError('only plain objects can be canonicalised', path);
-  }
+  if (proto !== Object.prototype && proto !== null) fail('only plain objects can be canonicalised', path);
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record).sort();
-  out.push('{');
-  let first = true;
-  for (const key of keys) {
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
     const member = record[key];
-    if (member === undefined) throw new CanonicalizationError(`undefined member "${key}"`, path);
-    if (!first) out.push(',');
-    first = false;
-    out.push(serializeString(key, path), ':');
-    serialize(member, `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`, out);
+    path.push(key);
+    if (member === undefined) fail(`undefined member "${key}"`, path.slice(0, -1));
+    if (i > 0) out += ',';
+    out += `${serializeString(key, path)}:${serialize(member, path)}`;
+    path.pop();
   }
-  out.push('}');
+  return `${out}}`;
 }
 
 /** The canonical JSON text of `value`. Throws CanonicalizationError on input JCS cannot represent exactly. */
 export function canonicalize(value: unknown): string {
-  const out: string[] = [];
-  serialize(value, '', out);
-  return out.join('');
+  return serialize(value, []);
 }
 
 /** UTF-8 bytes of the canonical JSON text. */
