@@ -182,7 +182,7 @@ describe('response validation', () => {
   for (const [name, rewrite] of [
     ['a 63-byte signature', (b: Record<string, unknown>) => ({ ...b, Signature: Buffer.from(String(b.Signature), 'base64').subarray(0, 63).toString('base64') })],
     ['another algorithm', (b: Record<string, unknown>) => ({ ...b, SigningAlgorithm: 'ED25519_PH_SHA_512' })],
-    ['another key ARN', (b: Record<string, unknown>) => ({ ...b, KeyId: String(b.KeyId).replace(/.$/, '0') })],
+    ['another key ARN', (b: Record<string, unknown>) => ({ ...b, KeyId: String(b.KeyId).replace(/.$/, (last) => (last === '0' ? '1' : '0')) })],
     ['a signature by another key', (b: Record<string, unknown>) => ({ ...b, Signature: testSigner('other').signSync(Buffer.from('m')).toString('base64') })],
     ['no signature', (b: Record<string, unknown>) => ({ KeyId: b.KeyId, SigningAlgorithm: b.SigningAlgorithm })],
   ] as const) {
