@@ -1,16 +1,17 @@
-// Redis adapter: commands fail fast while Redis is away (no offline queue), and such failures
-// become SNT_DEPENDENCY_UNAVAILABLE so consumers retry without committing.
+// Redis adapter: while Redis is away a command waits for at most one reconnection attempt and then
+// fails (maxRetriesPerRequest 1), and such failures become SNT_DEPENDENCY_UNAVAILABLE so consumers
+// retry without committing. Commands issued before the first connection simply wait for it.
 import { Redis } from 'ioredis';
 import { SentinelError } from '../errors/index.ts';
 import type { Config } from '../config/index.ts';
 
-export function createRedis(settings: Config['redis'], options: { lazyConnect?: boolean } = {}): Redis {
+export function createRedis(settings: Pick<Config['redis'], 'host' | 'port' | 'password'>, options: { lazyConnect?: boolean; connectionName?: string } = {}): Redis {
   const redis = new Redis({
     host: settings.host,
     port: settings.port,
     password: settings.password || undefined,
+    connectionName: options.connectionName ?? 'aureus-sentinel',
     lazyConnect: options.lazyConnect ?? false,
-    enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
     retryStrategy: (attempt) => Math.min(2000, 100 * attempt),
@@ -19,11 +20,14 @@ export function createRedis(settings: Config['redis'], options: { lazyConnect?: 
   return redis;
 }
 
+const UNAVAILABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection is closed|max retries per request|Stream isn't writeable|offline queue|LOADING|MASTERDOWN|READONLY/i;
+
+/** Maps connection-level failures to SNT_DEPENDENCY_UNAVAILABLE; other errors pass through. */
 export function asRedisError(error: unknown): unknown {
   if (error instanceof SentinelError) return error;
-  const message = (error as Error)?.message ?? String(error);
-  if (/writeable|offline queue|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Reached the max retries|connect/i.test(message)) {
-    return new SentinelError('SNT_DEPENDENCY_UNAVAILABLE', `Redis unavailable: ${message}`, { cause: error });
+  const e = error as { name?: string; code?: string; message?: string };
+  if (e.name === 'MaxRetriesPerRequestError' || UNAVAILABLE.test(`${e.code ?? ''} ${e.message ?? ''}`)) {
+    return new SentinelError('SNT_DEPENDENCY_UNAVAILABLE', `Redis unavailable: ${e.message ?? String(error)}`, { cause: error });
   }
   return error;
 }

@@ -16,7 +16,6 @@ export { PolicyContextStore } from './store/context-store.ts';
 export { createPolicyContextStore, createInMemoryContextStore, createVectorStore } from './store/factory.ts';
 export { PostgresHistoryStore } from './store/pg-history.ts';
 export { RedisCounterStore } from './store/redis-counters.ts';
-export { createRedisClient, asRedisError } from './store/redis-client.ts';
 export { InMemoryHistoryStore, InMemoryCounterStore } from './store/memory-stores.ts';
 export { HashingEmbedder, cosineSimilarity, type Embedder } from './memory/embedder.ts';
 export type { VectorStore, VectorPoint, VectorQuery, VectorMatch } from './memory/vector-store.ts';

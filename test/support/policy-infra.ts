@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../src/config/index.ts';
 import { createPool, ensureDatabase, type Pool } from '../../src/db/pg.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { createRedisClient } from '../../src/policy/store/redis-client.ts';
+import { createRedis as createRedisClient } from '../../src/db/redis.ts';
 import { requireServices } from './infra.ts';
 
 export const POLICY_TEST_DATABASE = 'sentinel_test_policy';

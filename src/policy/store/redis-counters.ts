@@ -9,7 +9,7 @@
 import type { Redis } from 'ioredis';
 import type { Decision, EpochMillis, Intent } from '../../domain/types.ts';
 import { commitsAction, utcDay } from '../context.ts';
-import { asRedisError } from './redis-client.ts';
+import { asRedisError } from '../../db/redis.ts';
 import type { CounterFacts, CounterStore } from './types.ts';
 
 const MINUTE_MS = 60_000;

@@ -8,7 +8,7 @@ import { isSentinelError } from '../../../src/errors/index.ts';
 import { utcDay } from '../../../src/policy/context.ts';
 import { decide } from '../../../src/policy/decide.ts';
 import { deriveDecisionId } from '../../../src/policy/ids.ts';
-import { createRedisClient } from '../../../src/policy/store/redis-client.ts';
+import { createRedis as createRedisClient } from '../../../src/db/redis.ts';
 import { RedisCounterStore } from '../../../src/policy/store/redis-counters.ts';
 import { calmContext, DAY, defaultRuleSet, email, HOUR, intentFor, MINUTE, NOW, transfer } from '../../support/policy-fixtures.ts';
 import { policyRedis, policyTestConfig } from '../../support/policy-infra.ts';
