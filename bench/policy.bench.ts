@@ -10,7 +10,7 @@ import { newTrace } from '../src/observability/trace.ts';
 import { decide, deriveDecisionId, emptyContext, loadRuleSet } from '../src/policy/index.ts';
 import { sampleIntent } from '../test/support/fixtures.ts';
 import { benchBus, benchConfig } from './lib/infra.ts';
-import { openLoop } from './lib/load.ts';
+import { bareHttpServer, openLoop } from './lib/load.ts';
 import { writeReport } from './lib/report.ts';
 import { startServiceProcess } from './lib/service-process.ts';
 import { fmt, fmtInt, nowMs } from './lib/stats.ts';
@@ -102,7 +102,10 @@ async function httpAssessRisk(intents: Intent[]) {
   const result = await openLoop(target, RATE, SECONDS);
   await service.stop();
   await bus.cleanup();
-  return result;
+  const bare = await bareHttpServer();
+  const baseline = await openLoop({ url: bare.url, body: target.body }, RATE, SECONDS);
+  await bare.close();
+  return { ...result, baseline };
 }
 
 const intents = workload(N);
@@ -121,9 +124,14 @@ writeReport('policy',
       ['pure decide() in a loop (baseline)', fmtInt(pureMedian), '1.00'],
       ['policy consumer, end to end', fmtInt(consumer.rate), fmt(consumer.rate / pureMedian, 3)],
     ] },
-    { title: `POST /api/assess-risk at ${RATE} req/s`, columns: ['achieved req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors', 'statuses'], rows: [
-      [fmtInt(http.achievedRate), fmt(http.latency.p50), fmt(http.latency.p95), fmt(http.latency.p99), fmt(http.latency.max), String(http.errors), JSON.stringify(http.statuses)],
+    { title: `POST /api/assess-risk at ${RATE} req/s, and a bare node:http server at the same rate`, columns: ['server', 'achieved req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors', 'statuses'], rows: [
+      ['policy /api/assess-risk', fmtInt(http.achievedRate), fmt(http.latency.p50), fmt(http.latency.p95), fmt(http.latency.p99), fmt(http.latency.max), String(http.errors), JSON.stringify(http.statuses)],
+      ['bare node:http (baseline)', fmtInt(http.baseline.achievedRate), fmt(http.baseline.latency.p50), fmt(http.baseline.latency.p95), fmt(http.baseline.latency.p99), fmt(http.baseline.latency.max), String(http.baseline.errors), JSON.stringify(http.baseline.statuses)],
     ] },
   ],
-  { pure, pureAfter, consumer, http });
+  { pure, pureAfter, consumer, http },
+  [
+    { measure: 'policy consumer decisions/s', value: consumer.rate, unit: '/s', baseline: 'pure decide() loop', baselineValue: pureMedian, ratio: consumer.rate / pureMedian, goal: '>= 20,000/s per core (seed: 500/s)', met: consumer.rate >= 20_000 },
+    { measure: `assess-risk p99 at ${RATE} req/s`, value: http.latency.p99, unit: 'ms', baseline: 'bare node:http p99', baselineValue: http.baseline.latency.p99, ratio: http.latency.p99 / http.baseline.latency.p99, goal: 'p99 < 10 ms at 1,000 req/s', met: http.latency.p99 < 10 && http.achievedRate >= RATE * 0.95 },
+  ]);
 process.exit(0);

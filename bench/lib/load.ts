@@ -70,3 +70,17 @@ export async function closedLoop(target: HttpTarget, connections: number, second
   agent.destroy();
   return { latency: summarize(latencies), requests: latencies.length, errors, statuses, achievedRate: latencies.length / ((nowMs() - start) / 1000) };
 }
+
+/** A bare node:http server answering a small JSON body: the same-run baseline for HTTP figures. */
+export async function bareHttpServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    req.on('data', () => {});
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}

@@ -7,6 +7,20 @@ export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url)
 
 export interface Table { title: string; columns: string[]; rows: Array<Array<string | number>> }
 
+/** One line of the summary table (bench/results/README.md): a figure and its same-run baseline. */
+export interface Headline {
+  measure: string;
+  value: number;
+  unit: string;
+  baseline: string;
+  baselineValue: number;
+  /** value / baselineValue. */
+  ratio: number;
+  goal: string;
+  /** Whether the goal was met in this run. */
+  met: boolean;
+}
+
 export function machine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z`;
@@ -18,11 +32,11 @@ export function renderTable(table: Table): string {
   return lines.join('\n');
 }
 
-export function writeReport(name: string, intro: string, tables: Table[], data: unknown): string {
+export function writeReport(name: string, intro: string, tables: Table[], data: unknown, headlines: Headline[] = []): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const markdown = [`## ${name}`, '', `_${machine()}_`, '', intro, '', ...tables.flatMap((t) => [renderTable(t), ''])].join('\n');
   writeFileSync(`${RESULTS_DIR}/${name}.md`, markdown);
-  writeFileSync(`${RESULTS_DIR}/${name}.json`, `${JSON.stringify({ machine: machine(), data }, null, 2)}\n`);
+  writeFileSync(`${RESULTS_DIR}/${name}.json`, `${JSON.stringify({ machine: machine(), headlines, data }, null, 2)}\n`);
   process.stdout.write(`${markdown}\n`);
   return markdown;
 }
