@@ -7,6 +7,8 @@ const PURE_MODULES = [
   'src/canonical/**', 'src/serde/wire.ts', 'src/policy/decide.ts', 'src/policy/conditions.ts', 'src/policy/ruleset.ts',
   'src/approval/draft.ts', 'src/approval/authorize.ts', 'src/approval/verify/**', 'src/approval/dsse.ts', 'src/approval/payload.ts',
   'src/channels/extract/**', 'src/channels/render/**',
+  'consumers/signer/plan.ts', 'consumers/executor/outcome.ts',
+  'producers/channels/model.ts', 'producers/channels/routing.ts', 'producers/channels/classify.ts',
 ];
 
 export default tseslint.config(

@@ -12,7 +12,7 @@ import { sampleIntent } from '../test/support/fixtures.ts';
 import { benchBus, benchConfig } from './lib/infra.ts';
 import { bareHttpServer, openLoop } from './lib/load.ts';
 import { writeReport } from './lib/report.ts';
-import { startServiceProcess } from './lib/service-process.ts';
+import { startServiceProcess } from '../test/support/service-process.ts';
 import { fmt, fmtInt, nowMs } from './lib/stats.ts';
 
 const N = Number(process.env.BENCH_INTENTS ?? 20_000);

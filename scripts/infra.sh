@@ -111,7 +111,7 @@ registry_up() {
     -Dapicurio.storage.kind=sql -Dapicurio.storage.sql.kind=postgresql \
     -Dapicurio.datasource.url="jdbc:postgresql://${POSTGRES_HOST:-127.0.0.1}:${POSTGRES_PORT:-5432}/$REGISTRY_DB" \
     -Dapicurio.datasource.username="${POSTGRES_USER:-postgres}" \
-    -Dquarkus.log.level=WARN -Dquarkus.log.category.\"io.apicurio\".level=INFO \
+    -Dquarkus.log.level=WARN -Dquarkus.log.category.\"io.apicurio\".level=WARN -Dquarkus.http.access-log.enabled=false \
     -jar infra/apicurio/target/app/quarkus-run.jar > "$STATE_DIR/registry/registry.log" 2>&1 < /dev/null &
   echo $! > "$pidfile"
   for _ in $(seq 1 120); do

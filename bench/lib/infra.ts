@@ -5,7 +5,7 @@ import { createAdmin, createKafka } from '../../src/kafka/kafkajs.ts';
 import { applyTopics, loadDesiredTopics, type DesiredTopic } from '../../src/kafka/topics.ts';
 import { loadCatalog } from '../../src/serde/catalog.ts';
 import { EventCodec } from '../../src/serde/codec.ts';
-import { HttpSchemaRegistry } from '../../src/serde/registry.ts';
+import { HttpSchemaRegistry, valueSubject } from '../../src/serde/registry.ts';
 import { registerSchemas } from '../../src/serde/subjects.ts';
 
 export function benchConfig(): Config {
@@ -38,6 +38,7 @@ export async function benchBus(config: Config, label: string, partitionsOverride
     async cleanup() {
       await admin.deleteTopics(topics.map((t) => t.name)).catch(() => {});
       await admin.close();
+      for (const t of topics) if (t.schema) await registry.deleteSubject(valueSubject(t.name)).catch(() => {});
     },
   };
 }

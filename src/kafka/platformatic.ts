@@ -3,7 +3,7 @@
 // Transactional commits go through TxnOffsetCommit with the group's generation and member id
 // (KIP-447), so a consumer that lost its partitions in a rebalance cannot commit a stale batch.
 import {
-  Consumer, FetchIsolationLevels, ProduceAcks, Producer, compatibilityPartitioner,
+  Admin, Consumer, FetchIsolationLevels, ProduceAcks, Producer, compatibilityPartitioner,
   type Message,
 } from '@platformatic/kafka';
 import { BatchingProducer } from './batching.ts';
@@ -56,11 +56,26 @@ export function createPlatformaticProducer(settings: PlatformaticSettings, optio
 }
 
 class PlatformaticTransactionalProducer implements TransactionalProducer {
-  private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>;
+  private producer: Producer<Buffer, Buffer, Buffer, Buffer>;
+  private readonly create: () => Producer<Buffer, Buffer, Buffer, Buffer>;
   constructor(settings: PlatformaticSettings, transactionalId: string) {
     // KIP-360: a producer without state must ask for an id with -1/-1. The client's default of 0/0
     // makes the broker refuse a restarted instance (same transactional id) as fenced.
-    this.producer = new Producer<Buffer, Buffer, Buffer, Buffer>({ ...producerOptions(settings, 'tx'), transactionalId, producerId: -1n, producerEpoch: -1 });
+    // The client uses `timeout` as the transaction timeout too: an instance that dies mid-transaction
+    // holds back read_committed readers of those partitions for at most this long.
+    this.create = () => new Producer<Buffer, Buffer, Buffer, Buffer>({ ...producerOptions(settings, 'tx'), timeout: 10_000, transactionalId, producerId: -1n, producerEpoch: -1 });
+    this.producer = this.create();
+  }
+
+  /**
+   * After a transaction whose outcome is unknown (a failed begin or abort), the broker may still
+   * hold it open, and a new transaction on the same producer would join it. A new producer
+   * initialises anew, which bumps the epoch and aborts whatever the old one left open.
+   */
+  private async replace(): Promise<void> {
+    const old = this.producer;
+    this.producer = this.create();
+    await old.close(true).catch(() => {});
   }
 
   async commitBatch(messages: OutgoingMessage[], offsets: TopicPartitionOffset[], groupId: string, beforeCommit?: () => Promise<void>): Promise<void> {
@@ -69,8 +84,8 @@ class PlatformaticTransactionalProducer implements TransactionalProducer {
       transaction = await this.producer.beginTransaction();
     } catch (error) {
       // A failed begin (e.g. CONCURRENT_TRANSACTIONS while the broker aborts a fenced
-      // transaction) leaves the client holding it as active; drop it so the retry can begin.
-      await this.discard();
+      // transaction) leaves the client holding it as active; start over with a new producer.
+      await this.replace();
       throw asMessagingError(error, 'cannot begin transaction');
     }
     try {
@@ -84,14 +99,9 @@ class PlatformaticTransactionalProducer implements TransactionalProducer {
       if (beforeCommit) await beforeCommit();
       await transaction.commit();
     } catch (error) {
-      await transaction.abort().catch(() => this.discard());
+      await transaction.abort().catch(() => this.replace());
       throw asMessagingError(error, 'transaction failed');
     }
-  }
-
-  private async discard(): Promise<void> {
-    const dangling = this.producer.transaction;
-    if (dangling && !dangling.completed) await dangling.cancel().catch(() => {});
   }
 
   async close(): Promise<void> {
@@ -123,6 +133,14 @@ function toIncoming(m: NativeMessage): IncomingMessage {
  * handed over per partition, in offset order; the stream pauses while the buffer is full. A
  * rebalance invalidates what was buffered (the stream re-reads from committed offsets), so
  * messages of an older group generation are dropped rather than processed.
+ *
+ * After every group join the stream restarts each partition from its committed offset, which the
+ * client reads without `require_stable`: if a transaction that commits offsets for that partition
+ * is still pending (ours or a previous owner's), it gets the offset from before that transaction
+ * and would redeliver records whose outputs are already committed. So after each join the adapter
+ * reads the committed offsets itself with require_stable (KIP-447: the broker answers
+ * UNSTABLE_OFFSET_COMMIT until pending transactions end), holds processing until it has them, and
+ * drops records below them.
  */
 class PlatformaticGroupConsumer implements GroupConsumer {
   private readonly consumer: Consumer<Buffer, Buffer, Buffer, Buffer>;
@@ -138,9 +156,13 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   private markJoined: () => void = () => {};
   private readonly pendingCommits = new Map<string, { topic: string; partition: number; offset: bigint; leaderEpoch: number }>();
   private committing: Promise<void> | null = null;
+  private readonly admin: Admin;
+  private readonly floors = new Map<string, bigint>();
+  private floorsReady: Promise<void> = Promise.resolve();
 
   constructor(settings: PlatformaticSettings, options: ConsumerOptions) {
     this.options = options;
+    this.admin = new Admin({ clientId: `${settings.clientId}-offsets`, bootstrapBrokers: settings.brokers, timeout: settings.timeoutMs ?? 30_000 });
     this.consumer = new Consumer({
       groupId: options.groupId,
       clientId: `${settings.clientId}-consumer`,
@@ -158,16 +180,48 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       retryDelay: 250,
     });
     this.joinedOnce = new Promise((resolve) => { this.markJoined = resolve; });
-    this.consumer.on('consumer:group:join', (payload: { generationId?: number }) => {
+    this.consumer.on('consumer:group:join', (payload: { generationId?: number; assignments?: Array<{ topic: string; partitions: number[] }> }) => {
       this.generation = payload.generationId ?? this.generation;
       this.buffer = this.buffer.filter((m) => this.isCurrent(m));
+      this.floorsReady = this.loadStableFloors(payload.assignments ?? []);
       this.markJoined();
     });
   }
 
+  private async loadStableFloors(assignments: Array<{ topic: string; partitions: number[] }>): Promise<void> {
+    this.floors.clear();
+    const topics = assignments.filter((a) => a.partitions.length > 0).map((a) => ({ name: a.topic, partitionIndexes: a.partitions }));
+    if (topics.length === 0) return;
+    const deadline = Date.now() + 120_000;
+    while (this.running || this.stream === null) {
+      try {
+        const groups = await this.admin.listConsumerGroupOffsets({ groups: [{ groupId: this.options.groupId, topics }], requireStable: true });
+        for (const topic of groups[0]?.topics ?? []) {
+          for (const p of topic.partitions) if (p.committedOffset >= 0n) this.floors.set(`${topic.name}\u0000${p.partitionIndex}`, p.committedOffset);
+        }
+        return;
+      } catch (error) {
+        // UNSTABLE_OFFSET_COMMIT while a transaction is pending (or an outage): wait and ask again.
+        if (Date.now() > deadline) throw asMessagingError(error, 'committed offsets stayed unstable');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
+
+  /**
+   * Whether a message may still be processed by this member: it belongs to the current group
+   * generation AND its partition is assigned to us now. The generation alone is not enough: the
+   * client stamps a fetch answered after a rebalance with the new generation even when the
+   * partition went to another member, and the coordinator does not check ownership on commit.
+   */
   private isCurrent(m: NativeMessage): boolean {
     const generation = (m.metadata as { consumer?: { generationId?: number } }).consumer?.generationId;
-    return generation === undefined || generation === this.generation;
+    if (generation !== undefined && generation !== this.generation) return false;
+    return this.owns(m.topic, m.partition);
+  }
+
+  private owns(topic: string, partition: number): boolean {
+    return (this.consumer.assignments ?? []).some((a) => a.topic === topic && a.partitions.includes(partition));
   }
 
   async run(onBatch: (batch: PartitionBatch) => Promise<void>): Promise<void> {
@@ -196,6 +250,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         this.wake = null;
         continue;
       }
+      await this.floorsReady;
       const taken = this.buffer;
       this.buffer = [];
       if (this.stream?.isPaused()) this.stream.resume();
@@ -203,6 +258,8 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       for (const m of taken) {
         if (!this.isCurrent(m)) continue;
         const key = `${m.topic}\u0000${m.partition}`;
+        const floor = this.floors.get(key);
+        if (floor !== undefined && m.offset < floor) continue; // already processed and committed
         let list = byPartition.get(key);
         if (!list) byPartition.set(key, (list = []));
         list.push(m);
@@ -269,6 +326,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     await this.committing;
     await this.stream?.close().catch(() => {});
     await this.consumer.close(true).catch(() => {});
+    await this.admin.close().catch(() => {});
     this.stream = null;
   }
 

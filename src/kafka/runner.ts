@@ -53,6 +53,8 @@ export interface RunnerMetrics {
   retried(failureClass: string): void;
   lag(topic: string, partition: number, lag: number): void;
   batchSeconds(seconds: number): void;
+  /** The partitions this instance owns now (sampled every second). */
+  assigned?(assignment: Array<{ topic: string; partitions: number[] }>): void;
 }
 
 export interface RunnerOptions {
@@ -96,6 +98,7 @@ export class ConsumerRunner {
   private readonly clock: () => number;
   private readonly byPhysicalTopic = new Map<string, EventDefinition<any>>();
   private stopping = false;
+  private sampler: NodeJS.Timeout | null = null;
 
   constructor(options: RunnerOptions) {
     this.options = options;
@@ -104,11 +107,17 @@ export class ConsumerRunner {
   }
 
   start(): Promise<void> {
+    const metrics = this.options.metrics;
+    if (metrics?.assigned) {
+      this.sampler = setInterval(() => metrics.assigned!(this.options.consumer.assignment()), 1000);
+      this.sampler.unref();
+    }
     return this.options.consumer.run((batch) => this.onBatch(batch));
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.sampler) clearInterval(this.sampler);
     await this.options.consumer.stop();
   }
 

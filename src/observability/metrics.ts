@@ -35,6 +35,7 @@ export function runnerMetrics(registry: client.Registry, groupId: string): Runne
   const retries = new client.Counter({ name: 'sentinel_consumer_retries_total', help: 'Batch retries by failure class', labelNames: ['group', 'class'], registers: [registry] });
   const lag = new client.Gauge({ name: 'sentinel_consumer_lag', help: 'Records behind the high watermark after the last batch', labelNames: ['group', 'topic', 'partition'], registers: [registry] });
   const batch = new client.Histogram({ name: 'sentinel_batch_duration_seconds', help: 'Time to process and commit one batch', labelNames: ['group'], buckets: LATENCY_BUCKETS, registers: [registry] });
+  const assigned = new client.Gauge({ name: 'sentinel_consumer_assigned_partitions', help: 'Partitions this instance owns, per topic', labelNames: ['group', 'topic'], registers: [registry] });
   return {
     consumed: (topic, count) => consumed.inc({ group: groupId, topic }, count),
     produced: (topic, count) => produced.inc({ group: groupId, topic }, count),
@@ -42,6 +43,10 @@ export function runnerMetrics(registry: client.Registry, groupId: string): Runne
     retried: (failureClass) => retries.inc({ group: groupId, class: failureClass }),
     lag: (topic, partition, value) => lag.set({ group: groupId, topic, partition: String(partition) }, value),
     batchSeconds: (seconds) => batch.observe({ group: groupId }, seconds),
+    assigned: (assignment) => {
+      assigned.reset();
+      for (const { topic, partitions } of assignment) assigned.set({ group: groupId, topic }, partitions.length);
+    },
   };
 }
 

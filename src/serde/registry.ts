@@ -14,6 +14,8 @@ export interface SchemaRegistry {
   getSchemaById(id: number): Promise<string | null>;
   listVersionIds(subject: string): Promise<number[]>;
   listSubjects(): Promise<string[]>;
+  /** Deletes a subject and its versions for good (soft delete, then permanent). */
+  deleteSubject(subject: string): Promise<void>;
   ping(): Promise<void>;
 }
 
@@ -131,8 +133,15 @@ export class HttpSchemaRegistry implements SchemaRegistry {
     return json.map(String);
   }
 
+  async deleteSubject(subject: string): Promise<void> {
+    await this.call('DELETE', `/subjects/${encodeURIComponent(subject)}`);
+    await this.call('DELETE', `/subjects/${encodeURIComponent(subject)}?permanent=true`);
+  }
+
+  /** A cheap request (the global compatibility level), unlike listing every subject. */
   async ping(): Promise<void> {
-    await this.listSubjects();
+    const { status } = await this.call('GET', '/config');
+    if (status !== 200) throw new Error(`schema registry answered ${status} to GET /config`);
   }
 }
 

@@ -26,7 +26,7 @@ export async function requireServices(...services: Array<'kafka' | 'registry' | 
       const [host, port] = config.kafka.brokers[0]!.split(':');
       if (!(await reachable(host!, Number(port)))) missing.push(`Kafka at ${config.kafka.brokers[0]}`);
     } else if (service === 'registry') {
-      const ok = await fetch(`${config.registry.url}/subjects`, { signal: AbortSignal.timeout(3000) }).then((r) => r.ok, () => false);
+      const ok = await fetch(`${config.registry.url}/config`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.ok, () => false);
       if (!ok) missing.push(`schema registry at ${config.registry.url}`);
     } else if (service === 'postgres') {
       if (!(await reachable(config.postgres.host, config.postgres.port))) missing.push(`PostgreSQL at ${config.postgres.host}:${config.postgres.port}`);

@@ -9,7 +9,7 @@ import { applyTopics, loadDesiredTopics, type DesiredTopic } from '../../src/kaf
 import type { IncomingMessage, MessagingAdmin } from '../../src/kafka/types.ts';
 import { loadCatalog, type CatalogEntry } from '../../src/serde/catalog.ts';
 import { EventCodec } from '../../src/serde/codec.ts';
-import { HttpSchemaRegistry } from '../../src/serde/registry.ts';
+import { HttpSchemaRegistry, valueSubject } from '../../src/serde/registry.ts';
 import { registerSchemas } from '../../src/serde/subjects.ts';
 import { waitFor } from './wait.ts';
 
@@ -46,14 +46,26 @@ export async function createTestBus(t: TestContext, config: Config): Promise<Tes
   const messaging = createMessaging({ brokers: config.kafka.brokers, clientId: 'sentinel-test', client: config.kafka.client });
   const admin = messaging.admin();
   const registry = new HttpSchemaRegistry(config.registry.url);
-  await applyTopics(admin, topics);
-  await registerSchemas(registry, testCatalog(), topics);
   const closers: Array<() => Promise<void>> = [];
+  // Registered before set-up, so the admin client is closed (and what was made removed) even when set-up fails.
   t.after(async () => {
     for (const close of closers.reverse()) await close().catch(() => {});
     await admin.deleteTopics(topics.map((topic) => topic.name)).catch(() => {});
     await admin.close();
+    for (const topic of topics) if (topic.schema) await registry.deleteSubject(valueSubject(topic.name)).catch(() => {});
   });
+  // A broker busy creating and deleting many topics can answer UNKNOWN_TOPIC_OR_PARTITION about a
+  // topic it has just created; applying topics.yaml again is idempotent.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await applyTopics(admin, topics);
+      break;
+    } catch (error) {
+      if (attempt >= 4 || (error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
+  await registerSchemas(registry, testCatalog(), topics);
   const topicName = (logical: string) => `${prefix}${logical}`;
   const bus: TestBus = {
     config, prefix, topics, messaging, admin, registry, topicName,

@@ -1,11 +1,22 @@
-// Runs a Sentinel service as a child process for a benchmark (so load generator and service do
-// not share an event loop), and waits until /ready answers 200.
+// Runs a Sentinel service as a child process (for benchmarks, so load generator and service do not
+// share an event loop, and for tests that SIGKILL an instance), and waits until /ready answers 200.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-export interface ServiceProcess { child: ChildProcess; url: string; stop(): Promise<void>; log(): string }
+/** Sums a Prometheus metric's samples whose labels include every given label. */
+export async function scrapeMetric(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+export interface ServiceProcess { child: ChildProcess; url: string; stop(): Promise<void>; kill(): Promise<void>; log(): string }
 
 export async function startServiceProcess(main: string, port: number, env: Record<string, string>): Promise<ServiceProcess> {
   const lines: string[] = [];
@@ -28,8 +39,14 @@ export async function startServiceProcess(main: string, port: number, env: Recor
   return {
     child, url,
     log: () => lines.join(''),
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);

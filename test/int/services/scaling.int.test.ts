@@ -1,0 +1,73 @@
+// Scaling a consumer group: a second instance takes half the partitions; an instance killed with
+// SIGKILL hands its partitions to the survivor; every intent gets exactly one decision, none lost.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { DecisionMade } from '../../../src/contracts/events.ts';
+import type { Intent } from '../../../src/domain/types.ts';
+import { requireServices } from '../../support/infra.ts';
+import { createTestBus } from '../../support/kafka.ts';
+import { sampleIntent } from '../../support/fixtures.ts';
+import { publishIntent, POLICY_TEST_DB } from '../../support/policy-service.ts';
+import { freePort } from '../../support/registry-process.ts';
+import { scrapeMetric, startServiceProcess } from '../../support/service-process.ts';
+import { waitFor, sleep } from '../../support/wait.ts';
+
+test('policy consumer group: adding an instance spreads the partitions; SIGKILLing one moves its work; nothing lost or done twice', { timeout: 240_000 }, async (t) => {
+  const config = await requireServices('kafka', 'registry', 'postgres', 'redis');
+  const bus = await createTestBus(t, config);
+  const codec = await bus.codec();
+  const env = { TOPIC_PREFIX: bus.prefix, POSTGRES_DB: POLICY_TEST_DB, REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`, KAFKA_CLIENT: config.kafka.client };
+  const partitions = (url: string) => scrapeMetric(url, 'sentinel_consumer_assigned_partitions', { topic: bus.topicName('sentinel.intents') });
+  const a = await startServiceProcess('consumers/policy/main.ts', await freePort(), { ...env, INSTANCE_ID: 'scale-a' });
+  t.after(() => a.stop());
+  await waitFor(async () => (await partitions(a.url)) === 6, { timeoutMs: 30_000, what: 'instance A owns all 6 partitions' });
+
+  const users = Array.from({ length: 24 }, (_, i) => `scale-${randomBytes(2).toString('hex')}-${i}`);
+  const sent: Intent[] = [];
+  let stop = false;
+  const producing = (async () => {
+    for (let i = 0; !stop; i++) {
+      const userId = users[i % users.length]!;
+      const intent = sampleIntent({
+        requester: { userId, channel: 'http', channelUserId: userId, displayName: null },
+        conversation: { channel: 'http', conversationId: `c-${userId}` },
+        action: { type: 'command_run', host: 'h', command: 'uptime' }, text: null,
+      });
+      await publishIntent(bus, codec, intent);
+      sent.push(intent);
+      await sleep(20);
+    }
+  })();
+
+  await sleep(2000);
+  const b = await startServiceProcess('consumers/policy/main.ts', await freePort(), { ...env, INSTANCE_ID: 'scale-b' });
+  t.after(() => b.stop());
+  await waitFor(async () => (await partitions(a.url)) === 3 && (await partitions(b.url)) === 3, { timeoutMs: 40_000, what: 'the group to spread 3 + 3' });
+  await sleep(2000);
+  await a.kill(); // SIGKILL: no leave-group, open transaction left behind
+  await waitFor(async () => (await partitions(b.url)) === 6, { timeoutMs: 40_000, what: 'B to take over all 6 partitions' });
+  await sleep(2000);
+  stop = true;
+  await producing;
+
+  const records = await bus.readAll(bus.topicName('sentinel.decisions'), sent.length, { timeoutMs: 60_000, readCommitted: true, settleMs: 2000 });
+  const perIntent = new Map<string, number>();
+  const producers = new Set<string>();
+  for (const record of records) {
+    const { metadata, data } = DecisionMade.fromAvro((await codec.decode<Record<string, unknown>>(record.topic, record.value!)).value);
+    perIntent.set(data.intentId, (perIntent.get(data.intentId) ?? 0) + 1);
+    producers.add(metadata.producer.split('/')[1]!);
+  }
+  for (const record of records) {
+    const { metadata, data } = DecisionMade.fromAvro((await codec.decode<Record<string, unknown>>(record.topic, record.value!)).value);
+    if ((perIntent.get(data.intentId) ?? 0) > 1) console.log('DUP', record.partition, record.offset, metadata.producer, metadata.occurredAt, data.intentId.slice(0, 8));
+  }
+  const lost = sent.filter((i) => !perIntent.has(i.intentId)).length;
+  const duplicated = [...perIntent.values()].filter((n) => n > 1).length;
+  process.stdout.write(`scaling: ${sent.length} intents sent, ${perIntent.size} decided, ${lost} lost, ${duplicated} decided twice; instances: ${[...producers].join(', ')}\n`);
+  assert.equal(lost, 0, 'no intent lost');
+  assert.equal(duplicated, 0, 'no intent decided twice (as read_committed consumers see it)');
+  assert.equal(records.length, sent.length);
+  assert.deepEqual([...producers].sort(), ['scale-a', 'scale-b'], 'both instances did work');
+});
