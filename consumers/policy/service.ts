@@ -1,6 +1,7 @@
 // Builds the policy service ("Aureus OS") from a runtime: the consumer (group sentinel-policy,
 // intents → decisions + replies) and the HTTP API on :5000. Nothing starts until start().
 import client from 'prom-client';
+import { recordConstitution } from '../../src/audit/constitutions.ts';
 import { ChannelReplyRequested, DecisionMade, IntentSubmitted } from '../../src/contracts/events.ts';
 import { buildHttpServer } from '../../src/http/server.ts';
 import { RedisRateLimiter } from '../../src/http/rate-limit.ts';
@@ -35,6 +36,7 @@ export async function buildPolicyService(runtime: Runtime, overrides: PolicyServ
   const { config, logger, metrics } = runtime;
   const ruleSet = overrides.ruleSet ?? await loadRuleSet(config.policy.rulesFile);
   logger.info({ version: ruleSet.version, digest: ruleSet.digest, rules: ruleSet.rules.length }, 'constitution loaded');
+  await recordConstitution(runtime.pg!, ruleSet); // replay re-evaluates each decision with the rules its digest names
   const store = overrides.store ?? createPolicyContextStore({ pool: runtime.pg!, redis: runtime.redis!, policy: config.policy, keyPrefix: `${config.redis.keyPrefix}policy` });
   const clock = overrides.clock ?? Date.now;
   const groupId = overrides.groupId ?? config.kafka.topicPrefix + POLICY_GROUP;

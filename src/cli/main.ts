@@ -12,13 +12,15 @@ function usage(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const name = argv.slice(0, 2).join(' ');
+  // Two-word commands ("topics apply"), and one-word ones ("replay") followed by their options.
+  const twoWords = argv.slice(0, 2).join(' ');
+  const name = COMMANDS[twoWords] ? twoWords : argv[0] ?? '';
   const command = COMMANDS[name];
   if (!command) {
     process.stderr.write(`${usage()}\n`);
     return argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' ? 0 : 2;
   }
-  const { values } = parseArgs({ args: argv.slice(2), options: command.options, allowPositionals: false, strict: true });
+  const { values } = parseArgs({ args: argv.slice(name.split(' ').length), options: command.options, allowPositionals: false, strict: true });
   return command.run(values as Record<string, string | boolean | undefined>);
 }
 

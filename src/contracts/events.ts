@@ -8,6 +8,7 @@ import {
   type HumanApprovalResponse, type Intent, type Principal, type SignedApprovalEvent, type SigningKeyRecord,
 } from '../domain/types.ts';
 import type { EventMetadata } from './metadata.ts';
+import { AUDIT_KINDS, type AuditEntry, type AuditKind } from '../audit/types.ts';
 
 export interface EventRecord<T> { metadata: EventMetadata; data: T }
 
@@ -222,8 +223,36 @@ export const SigningKeyPublished: EventDefinition<SigningKeyRecord> = {
   },
 };
 
+/** One link of the audit chain (src/audit, docs/audit.md). The chain id travels as metadata.correlationId (and the record key). */
+export const AuditRecorded: EventDefinition<AuditEntry> = {
+  schemaName: 'AuditRecorded',
+  eventType: 'sentinel.audit.recorded',
+  schemaVersion: 1,
+  topic: 'sentinel.audit',
+  idOf: (d) => `${d.chainId}:${d.sequence}`,
+  correlationOf: (d) => d.chainId,
+  toAvro: ({ metadata, data }) => ({
+    metadata, sequence: data.sequence, kind: data.kind, subjectId: data.subjectId, recordJson: data.recordJson,
+    previousHash: data.previousHash, hash: data.hash, checkpoint: data.checkpoint,
+  }),
+  fromAvro(value) {
+    const { metadata, rest } = split(value);
+    const kind = rest.kind as string;
+    if (!(AUDIT_KINDS as readonly string[]).includes(kind)) throw invalid(`unknown audit kind "${kind}"`, 'kind');
+    const sequence = Number(rest.sequence);
+    if (!Number.isSafeInteger(sequence) || sequence < 1) throw invalid('sequence must be a positive safe integer', 'sequence');
+    return {
+      metadata,
+      data: {
+        chainId: metadata.correlationId, sequence, kind: kind as AuditKind, subjectId: String(rest.subjectId), recordJson: String(rest.recordJson),
+        previousHash: String(rest.previousHash), hash: String(rest.hash), checkpoint: (rest.checkpoint as AuditEntry['checkpoint']) ?? null,
+      },
+    };
+  },
+};
+
 export const EVENT_DEFINITIONS = [
-  IntentSubmitted, DecisionMade, HumanApprovalResponded, ApprovalSigned, ExecutionRecorded, ChannelReplyRequested, SigningKeyPublished,
+  IntentSubmitted, DecisionMade, HumanApprovalResponded, ApprovalSigned, ExecutionRecorded, ChannelReplyRequested, SigningKeyPublished, AuditRecorded,
 ] as const;
 
 /**

@@ -1,4 +1,7 @@
 import type { ParseArgsConfig } from 'node:util';
+import { keyCommands } from './keys.ts';
+import { auditCommands } from './audit.ts';
+import { replayCommands } from './replay.ts';
 import { schemaCommands } from './schemas.ts';
 import { topicCommands } from './topics.ts';
 
@@ -11,4 +14,7 @@ export interface Command {
 export const COMMANDS: Record<string, Command> = {
   ...topicCommands,
   ...schemaCommands,
+  ...keyCommands,
+  ...replayCommands,
+  ...auditCommands,
 };
