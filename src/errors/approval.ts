@@ -34,6 +34,10 @@ export const APPROVAL_CODES = {
   SNT_SIGN_DEADLINE_PASSED: { status: 403, retriable: false, summary: 'The human-approval deadline has passed without enough approvals.' },
   SNT_SIGN_PAYLOAD_INVALID: { status: 500, retriable: false, summary: 'The drafted approval does not satisfy the approval schema (e.g. over-long ids); nothing is signed.' },
   SNT_SIGN_PAYLOAD_TOO_LARGE: { status: 413, retriable: false, summary: 'The approval payload is larger than the format allows (4000 bytes).' },
+  SNT_SIGN_NOT_APPROVER: { status: 403, retriable: false, summary: 'The person who answered an approval prompt is not an authorised approver of that request; the answer changes nothing.' },
+  SNT_SIGN_SELF_APPROVAL: { status: 403, retriable: false, summary: 'The requester answered their own request, which this request does not allow (never at high risk); the answer changes nothing.' },
+  SNT_SIGN_RESPONSE_INVALID: { status: 400, retriable: false, summary: 'An approval answer is inconsistent (ids, or platform evidence naming another identity than the approver), or an early "expired"; it changes nothing.' },
+  SNT_SIGN_ALREADY_DECIDED: { status: 409, retriable: false, summary: 'The request was already approved, denied or expired, or this approver already answered; the answer changes nothing.' },
 
   // --- key registry -------------------------------------------------------------------------
   SNT_KEY_INVALID: { status: 400, retriable: false, summary: 'A public key is not a canonical, prime-order Ed25519 point, or its record is inconsistent.' },

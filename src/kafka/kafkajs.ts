@@ -345,6 +345,11 @@ class KafkaJsAdmin implements MessagingAdmin {
     return rows;
   }
 
+  async deleteGroups(groupIds: string[]): Promise<void> {
+    await this.ready();
+    if (groupIds.length > 0) await this.admin.deleteGroups(groupIds);
+  }
+
   async ping(): Promise<void> {
     await this.ready();
     await this.admin.describeCluster();

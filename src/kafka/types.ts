@@ -87,6 +87,8 @@ export interface MessagingAdmin {
   addPartitions(name: string, total: number): Promise<void>;
   alterConfig(name: string, config: Record<string, string>): Promise<void>;
   deleteTopics(names: string[]): Promise<void>;
+  /** Deletes consumer groups that have no members (e.g. a per-instance reader's group after it left). */
+  deleteGroups?(groupIds: string[]): Promise<void>;
   /** Committed offsets and lag of a group per partition. */
   groupLag(groupId: string, topics: string[]): Promise<Array<{ topic: string; partition: number; committed: string; high: string; lag: number }>>;
   ping(): Promise<void>;

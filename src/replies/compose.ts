@@ -79,3 +79,66 @@ function describeResult(resultJson: string): string {
     return '';
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// What the signer ("Bridge") tells people about human approvals.
+
+function displayName(decision: Decision): string {
+  return decision.requester.displayName ?? decision.requester.userId;
+}
+
+function isoMinute(at: number): string {
+  return new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * approval_update replies to every approver the decision named (as the prompts were addressed),
+ * so each channel can update its prompt: approved/denied/expired by whom, or still pending after a
+ * partial approval ("carol approved, 1 of 2").
+ */
+export function approvalUpdateReplies(
+  decision: Decision,
+  status: ApprovalPrompt['status'],
+  decidedBy: string | null,
+  progress: { approvals: number; required: number } | null = null,
+): ChannelReply[] {
+  const summary = summarizeAction(decision.action);
+  const by = decidedBy ?? 'nobody';
+  const text = status === 'approved' ? `Approved by ${by}: ${summary} (requested by ${displayName(decision)}).`
+    : status === 'denied' ? `Denied by ${by}: ${summary} (requested by ${displayName(decision)}).`
+      : status === 'expired' ? `Expired: ${summary} (requested by ${displayName(decision)}) was not approved before ${isoMinute(decision.humanApproval?.deadline ?? decision.decidedAt)}.`
+        : `${by} approved ${summary}${progress ? ` (${progress.approvals} of ${progress.required} approvals)` : ''}; waiting for more.`;
+  const prompt = promptOf(decision, status, decidedBy);
+  return (decision.humanApproval?.approvers ?? []).map((approver) => reply(
+    deterministicUuid(decision.decisionId, 'update', status, decidedBy ?? '', approver), decision, 'approval_update', text,
+    { recipientUserId: approver, prompt },
+  ));
+}
+
+/** The requester's notice when the request was approved by people (the approval is being executed). */
+export function approvedNotice(decision: Decision, approvers: readonly string[]): ChannelReply {
+  return reply(deterministicUuid(decision.decisionId, 'approved'), decision, 'info',
+    `Approved by ${approvers.join(', ')}: ${summarizeAction(decision.action)}. It will run now.`);
+}
+
+/** The requester's outcome when a human request ends without approval: denied by an approver, or expired. */
+export function humanRefusalOutcome(decision: Decision, status: 'denied' | 'expired', decidedBy: string | null): ChannelReply {
+  const summary = summarizeAction(decision.action);
+  const text = status === 'denied'
+    ? `Refused: ${summary}. Denied by ${decidedBy ?? 'an approver'}.`
+    : `Refused: ${summary}. No approval before the deadline (${isoMinute(decision.humanApproval?.deadline ?? decision.decidedAt)}).`;
+  return reply(deterministicUuid(decision.decisionId, status), decision, 'outcome', text);
+}
+
+/** The requester's outcome when the signer's own re-check refuses to sign (nothing runs). */
+export function signingRefusalOutcome(decision: Decision, code: string, reason: string): ChannelReply {
+  return reply(deterministicUuid(decision.decisionId, 'not-signed', code), decision, 'outcome',
+    `Not approved: ${summarizeAction(decision.action)}. ${reason} (${code})`);
+}
+
+/** Told to an approver whose answer was not accepted (it changed nothing). */
+export function responseRefusedReply(decision: Decision, response: { responseId: string; approver: { userId: string } }, code: string, reason: string): ChannelReply {
+  return reply(deterministicUuid(response.responseId, 'refused', code), decision, 'info',
+    `Your answer about "${summarizeAction(decision.action)}" was not accepted: ${reason} (${code}).`,
+    { recipientUserId: response.approver.userId });
+}
