@@ -103,7 +103,8 @@ export function judgeResponse(known: KnownDecision, accepted: readonly HumanAppr
   if (r.approver.userId === requester && !(req.requesterMayApprove && d.risk.tier !== 'high')) {
     return refuse('SNT_SIGN_SELF_APPROVAL', d.risk.tier === 'high' ? 'a high-risk request cannot be approved by its requester' : 'this request cannot be approved by its requester');
   }
-  if (!isAuthorisedApprover(r.approver.userId, req.approvers, options.roles)) {
+  const requesterConfirms = r.approver.userId === d.requester.userId && req.requesterMayApprove && d.risk.tier !== 'high';
+  if (!requesterConfirms && !isAuthorisedApprover(r.approver.userId, req.approvers, options.roles)) {
     return refuse('SNT_SIGN_NOT_APPROVER', `${r.approver.userId} may not approve this request (approvers: ${req.approvers.join(', ')})`);
   }
   if (accepted.some((a) => a.approver.userId === r.approver.userId && a.verdict !== 'expired')) {

@@ -115,7 +115,9 @@ export function authorizeSigning(
 
   const inTime = humanResponses
     .filter((r) => consistent(decision, r) && r.respondedAt <= req.deadline)
-    .filter((r) => isAuthorisedApprover(r.approver.userId, req.approvers, roles))
+    // A requester allowed to approve (never at high risk) counts even when not a listed approver:
+    // "confirm it yourself, or have an approver confirm it".
+    .filter((r) => isAuthorisedApprover(r.approver.userId, req.approvers, roles) || (requesterCounts && r.approver.userId === requester))
     .sort((a, b) => a.respondedAt - b.respondedAt || (a.responseId < b.responseId ? -1 : a.responseId > b.responseId ? 1 : 0));
 
   const denial = inTime.find((r) => r.verdict === 'deny');

@@ -2,6 +2,7 @@
 // request in flight at a time: concurrent HTTP requests or handlers share a round trip to the
 // broker, and an idempotent producer's sequence numbers stay in order.
 import type { MessageProducer, OutgoingMessage } from './types.ts';
+import { chunkBySize, MAX_REQUEST_BYTES } from './limits.ts';
 
 interface Pending { messages: OutgoingMessage[]; resolve: () => void; reject: (error: unknown) => void }
 
@@ -43,7 +44,7 @@ export class BatchingProducer implements MessageProducer {
       }
       const messages = batch.length === 1 ? batch[0]!.messages : batch.flatMap((p) => p.messages);
       try {
-        await this.sendBatch(messages);
+        for (const chunk of chunkBySize(messages, MAX_REQUEST_BYTES)) await this.sendBatch(chunk);
         for (const p of batch) p.resolve();
       } catch (error) {
         for (const p of batch) p.reject(error);

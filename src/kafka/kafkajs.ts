@@ -4,8 +4,9 @@
 // a group consumer with manual offsets, and the admin calls the topic CLI needs.
 import kafkajs from 'kafkajs';
 import type { Logger } from '../observability/log.ts';
-import { SentinelError } from '../errors/index.ts';
 import { BatchingProducer } from './batching.ts';
+import { asMessagingError } from './errors.ts';
+import { chunkBySize, MAX_REQUEST_BYTES } from './limits.ts';
 import type {
   GroupConsumer, IncomingMessage, MessageProducer, MessagingAdmin, OutgoingMessage, PartitionBatch,
   TopicPartitionOffset, TopicSpecActual, TransactionalProducer,
@@ -54,17 +55,6 @@ function toTopicMessages(messages: OutgoingMessage[]) {
     list.push({ key: m.key, value: m.value, headers: m.headers });
   }
   return [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs }));
-}
-
-/** Kafka client failures: a record the broker can never take is permanent; the rest are outages. */
-export function asMessagingError(error: unknown, what: string): SentinelError {
-  if (error instanceof SentinelError) return error;
-  const e = error as { type?: string; name?: string; message?: string };
-  const text = `${e.type ?? ''} ${e.message ?? String(error)}`;
-  if (/MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE|INVALID_RECORD/.test(text)) {
-    return new SentinelError('SNT_SERDE_RECORD_TOO_LARGE', `${what}: ${e.message}`, { cause: error });
-  }
-  return new SentinelError('SNT_DEPENDENCY_UNAVAILABLE', `${what}: Kafka: ${e.message ?? String(error)}`, { cause: error });
 }
 
 /** Idempotent, acks=all producer; concurrent sends are coalesced (see BatchingProducer). */
@@ -128,7 +118,7 @@ class KafkaJsTransactionalProducer implements TransactionalProducer {
       throw asMessagingError(error, 'cannot begin transaction');
     });
     try {
-      if (messages.length > 0) await transaction.sendBatch({ acks: -1, topicMessages: toTopicMessages(messages) });
+      for (const chunk of chunkBySize(messages, MAX_REQUEST_BYTES)) await transaction.sendBatch({ acks: -1, topicMessages: toTopicMessages(chunk) });
       const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
       for (const o of offsets) {
         let list = byTopic.get(o.topic);

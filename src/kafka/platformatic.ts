@@ -7,7 +7,8 @@ import {
   type Message,
 } from '@platformatic/kafka';
 import { BatchingProducer } from './batching.ts';
-import { asMessagingError } from './kafkajs.ts';
+import { asMessagingError } from './errors.ts';
+import { chunkBySize, MAX_REQUEST_BYTES } from './limits.ts';
 import type {
   GroupConsumer, IncomingMessage, MessageProducer, OutgoingMessage, PartitionBatch, TopicPartitionOffset, TransactionalProducer,
 } from './types.ts';
@@ -89,7 +90,8 @@ class PlatformaticTransactionalProducer implements TransactionalProducer {
       throw asMessagingError(error, 'cannot begin transaction');
     }
     try {
-      if (messages.length > 0) await transaction.send({ messages: toRecords(messages) });
+      // One request per chunk: a batch's outputs can exceed what the broker takes in one request.
+      for (const chunk of chunkBySize(messages, MAX_REQUEST_BYTES)) await transaction.send({ messages: toRecords(chunk) });
       await transaction.addConsumer({ groupId } as unknown as Consumer);
       for (const offset of offsets) {
         const native = offset.lastMessage?.native as NativeMessage | undefined;

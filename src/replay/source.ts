@@ -5,7 +5,7 @@
 // transactions are never returned (the client filters them), control records are skipped.
 // Adapter over @platformatic/kafka's Consumer fetch/listOffsets/metadata calls (no join).
 import { Consumer, FetchIsolationLevels, IS_CONTROL } from '@platformatic/kafka';
-import { asMessagingError } from '../kafka/kafkajs.ts';
+import { asMessagingError } from '../kafka/errors.ts';
 import type { IncomingMessage } from '../kafka/types.ts';
 
 /** Where a range starts or ends. `time` is epoch ms: the first record at or after it. */

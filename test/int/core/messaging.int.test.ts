@@ -160,3 +160,27 @@ test('a handler that throws a non-retriable error dead-letters only the record t
   assert.equal(dead!.headers[DLQ_HEADERS.errorCode], 'SNT_INTERNAL');
   assert.equal(dead!.headers[DLQ_HEADERS.stage], 'handle');
 });
+
+test('a batch whose outputs exceed what the broker takes in one request is written in chunks, in one transaction', async (t) => {
+  const config = await requireServices('kafka', 'registry');
+  const bus = await createTestBus(t, config);
+  const codec = await bus.codec();
+  const producer = bus.producer();
+  const publisher = new EventPublisher({ producer, codec, topicName: bus.topicName, producerName: 'test' });
+  const count = 1200;
+  await Promise.all(Array.from({ length: count }, () => publisher.publish(IntentSubmitted, sampleIntent(), { key: 'one-partition', trace: newTrace() })));
+  const groupId = uniqueName('big');
+  const runner = new ConsumerRunner({
+    groupId, subscriptions: [IntentSubmitted], consumer: bus.consumer({ groupId, topics: [bus.topicName('sentinel.intents')] }),
+    codec, topicName: bus.topicName, producerName: 'test', logger: silent,
+    delivery: { mode: 'transactional', producer: bus.transactionalProducer(uniqueName('tx')) },
+    // ~3 KiB of output per intent: a batch of 1,200 is ~3.6 MiB, over the broker's 1 MiB per request.
+    handler: async (events) => events.map((e) => ({ outputs: [{ definition: ChannelReplyRequested, data: sampleReply(e.data as ReturnType<typeof sampleIntent>, 'x'.repeat(3000)), key: 'one-partition' }] })),
+  });
+  void runner.start();
+  t.after(() => runner.stop());
+  const replies = await bus.readAll(bus.topicName('sentinel.replies'), count, { timeoutMs: 60_000, settleMs: 500 });
+  assert.equal(replies.length, count);
+  const dead = await bus.readAll(bus.topicName('sentinel.intents.dlq'), 0, { settleMs: 300 });
+  assert.equal(dead.length, 0);
+});

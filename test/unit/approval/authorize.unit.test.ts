@@ -108,6 +108,15 @@ describe('human approvals', () => {
     assert.equal(codeOf(high, [sampleResponse(high, requesterAsApprover)]), 'SNT_SIGN_AWAITING_APPROVALS');
   });
 
+  test('a requester allowed to approve may confirm their own request without being a listed approver (never at high risk)', () => {
+    const confirm = humanDecision({ approvers: ['role:finance'], requesterMayApprove: true });
+    assert.equal(codeOf(confirm, [sampleResponse(confirm, REQUESTER)]), 'ok');
+    const high = humanDecision({ approvers: ['role:finance'], requesterMayApprove: true, risk: { tier: 'high', score: 90, factors: [] } });
+    assert.equal(codeOf(high, [sampleResponse(high, REQUESTER)]), 'SNT_SIGN_AWAITING_APPROVALS');
+    const notAllowed = humanDecision({ approvers: ['role:finance'], requesterMayApprove: false });
+    assert.equal(codeOf(notAllowed, [sampleResponse(notAllowed, REQUESTER)]), 'SNT_SIGN_AWAITING_APPROVALS');
+  });
+
   test('the deadline: late responses do not count, and nothing is signed after it', () => {
     const d = humanDecision({ deadline: T0 + 60_000 });
     assert.equal(codeOf(d, [sampleResponse(d, alice, 'approve', T0 + 60_001)], T0 + 30_000), 'SNT_SIGN_AWAITING_APPROVALS');
@@ -167,7 +176,8 @@ describe('property: the gate never opens for anything else', () => {
         const now = T0 + nowOffset;
         const result = authorizeSigning(d, responses, { now, roles });
         // Independent model of the rules.
-        const authorised = (u: string) => approvers.includes(u) || (approvers.includes('role:finance') && u === 'u-carol');
+        const authorised = (u: string) => approvers.includes(u) || (approvers.includes('role:finance') && u === 'u-carol')
+          || (u === 'u-requester' && requesterMayApprove && tier !== 'high');
         const valid = raw.filter((r) => !r.forged && T0 + r.at <= deadline && authorised(r.who));
         let expected: string;
         if (outcome === 'allow') expected = 'ok';
