@@ -11,6 +11,11 @@ export function createMetricsRegistry(service: string, instance: string): client
   return registry;
 }
 
+/** The metric named `name` in `registry` if it is already there (several runners or servers in one process), else a new one. */
+function reuse<T extends client.Metric>(registry: client.Registry, name: string, create: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? create();
+}
+
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 export interface HttpMetrics {
@@ -21,21 +26,22 @@ export interface HttpMetrics {
 
 export function httpMetrics(registry: client.Registry): HttpMetrics {
   return {
-    requests: new client.Counter({ name: 'sentinel_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] }),
-    duration: new client.Histogram({ name: 'sentinel_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route'], buckets: LATENCY_BUCKETS, registers: [registry] }),
-    refusals: new client.Counter({ name: 'sentinel_http_refusals_total', help: 'Requests refused, by error code', labelNames: ['code'], registers: [registry] }),
+    requests: reuse(registry, 'sentinel_http_requests_total', () => new client.Counter({ name: 'sentinel_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] })),
+    duration: reuse(registry, 'sentinel_http_request_duration_seconds', () => new client.Histogram({ name: 'sentinel_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route'], buckets: LATENCY_BUCKETS, registers: [registry] })),
+    refusals: reuse(registry, 'sentinel_http_refusals_total', () => new client.Counter({ name: 'sentinel_http_refusals_total', help: 'Requests refused, by error code', labelNames: ['code'], registers: [registry] })),
   };
 }
 
 /** Consumer metrics: throughput, dead letters, retries and lag per group and partition. */
 export function runnerMetrics(registry: client.Registry, groupId: string): RunnerMetrics {
-  const consumed = new client.Counter({ name: 'sentinel_events_consumed_total', help: 'Records consumed', labelNames: ['group', 'topic'], registers: [registry] });
-  const produced = new client.Counter({ name: 'sentinel_events_produced_total', help: 'Records produced', labelNames: ['group', 'topic'], registers: [registry] });
-  const deadLetters = new client.Counter({ name: 'sentinel_dead_letters_total', help: 'Records sent to a dead-letter topic', labelNames: ['group', 'topic', 'code'], registers: [registry] });
-  const retries = new client.Counter({ name: 'sentinel_consumer_retries_total', help: 'Batch retries by failure class', labelNames: ['group', 'class'], registers: [registry] });
-  const lag = new client.Gauge({ name: 'sentinel_consumer_lag', help: 'Records behind the high watermark after the last batch', labelNames: ['group', 'topic', 'partition'], registers: [registry] });
-  const batch = new client.Histogram({ name: 'sentinel_batch_duration_seconds', help: 'Time to process and commit one batch', labelNames: ['group'], buckets: LATENCY_BUCKETS, registers: [registry] });
-  const assigned = new client.Gauge({ name: 'sentinel_consumer_assigned_partitions', help: 'Partitions this instance owns, per topic', labelNames: ['group', 'topic'], registers: [registry] });
+  const consumed = reuse(registry, 'sentinel_events_consumed_total', () => new client.Counter({ name: 'sentinel_events_consumed_total', help: 'Records consumed', labelNames: ['group', 'topic'], registers: [registry] }));
+  const produced = reuse(registry, 'sentinel_events_produced_total', () => new client.Counter({ name: 'sentinel_events_produced_total', help: 'Records produced', labelNames: ['group', 'topic'], registers: [registry] }));
+  const deadLetters = reuse(registry, 'sentinel_dead_letters_total', () => new client.Counter({ name: 'sentinel_dead_letters_total', help: 'Records sent to a dead-letter topic', labelNames: ['group', 'topic', 'code'], registers: [registry] }));
+  const retries = reuse(registry, 'sentinel_consumer_retries_total', () => new client.Counter({ name: 'sentinel_consumer_retries_total', help: 'Batch retries by failure class', labelNames: ['group', 'class'], registers: [registry] }));
+  const lag = reuse(registry, 'sentinel_consumer_lag', () => new client.Gauge({ name: 'sentinel_consumer_lag', help: 'Records behind the high watermark after the last batch', labelNames: ['group', 'topic', 'partition'], registers: [registry] }));
+  const batch = reuse(registry, 'sentinel_batch_duration_seconds', () => new client.Histogram({ name: 'sentinel_batch_duration_seconds', help: 'Time to process and commit one batch', labelNames: ['group'], buckets: LATENCY_BUCKETS, registers: [registry] }));
+  const assigned = reuse(registry, 'sentinel_consumer_assigned_partitions', () => new client.Gauge({ name: 'sentinel_consumer_assigned_partitions', help: 'Partitions this instance owns, per topic', labelNames: ['group', 'topic'], registers: [registry] }));
+  const assignedTopics = new Set<string>();
   return {
     consumed: (topic, count) => consumed.inc({ group: groupId, topic }, count),
     produced: (topic, count) => produced.inc({ group: groupId, topic }, count),
@@ -44,8 +50,14 @@ export function runnerMetrics(registry: client.Registry, groupId: string): Runne
     lag: (topic, partition, value) => lag.set({ group: groupId, topic, partition: String(partition) }, value),
     batchSeconds: (seconds) => batch.observe({ group: groupId }, seconds),
     assigned: (assignment) => {
-      assigned.reset();
-      for (const { topic, partitions } of assignment) assigned.set({ group: groupId, topic }, partitions.length);
+      // Only this runner's series: several runners may share the registry.
+      const now = new Set(assignment.map((a) => a.topic));
+      for (const topic of assignedTopics) if (!now.has(topic)) assigned.remove({ group: groupId, topic });
+      assignedTopics.clear();
+      for (const { topic, partitions } of assignment) {
+        assigned.set({ group: groupId, topic }, partitions.length);
+        assignedTopics.add(topic);
+      }
     },
   };
 }

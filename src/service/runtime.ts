@@ -26,7 +26,7 @@ export interface RuntimeOptions {
   reads: ReadonlyArray<EventDefinition<any>>;
   postgres?: boolean;
   redis?: boolean;
-  /** Consumer groups whose lag this process exports on /metrics. */
+  /** Consumer groups (logical names, TOPIC_PREFIX is applied) whose lag this process exports on /metrics. */
   lagGroups?: Array<{ group: string; topics: string[] }>;
   env?: Readonly<Record<string, string | undefined>>;
   /** Register schemas that are missing (development convenience; production runs `sentinel schemas register`). */
@@ -102,7 +102,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     brokerLagGauge(metrics, async () => {
       const rows: Array<{ group: string; topic: string; partition: number; lag: number }> = [];
       for (const { group, topics } of options.lagGroups!) {
-        for (const row of await admin.groupLag(group, topics)) rows.push({ group, ...row });
+        const groupId = config.kafka.topicPrefix + group;
+        for (const row of await admin.groupLag(groupId, topics.map(topicName))) rows.push({ group: groupId, ...row });
       }
       return rows;
     });
