@@ -206,15 +206,24 @@ export class ConsumerRunner {
         groupId: this.options.groupId, topic: batch.topic, partition: batch.partition, heartbeat: batch.heartbeat,
       });
       if (results.length !== events.length) throw new TypeError(`handler returned ${results.length} results for ${events.length} events`);
+      const traceEach = this.options.logger.isLevelEnabled('debug');
       results.forEach((result, index) => {
         const event = events[index]!;
         if ('deadLetter' in result) {
           outgoing.push(this.deadLetter(event.message, result.deadLetter, 'handle', 1));
           this.options.metrics?.deadLettered(batch.topic, errorCode(result.deadLetter));
+          this.options.logger.warn({ traceId: event.trace.traceId, spanId: event.trace.spanId, topic: batch.topic, offset: event.message.offset, code: errorCode(result.deadLetter) }, 'record dead-lettered by the handler');
           return;
         }
         result.outputs.forEach((output, n) => outgoing.push(this.encodeOutput(event, output, n)));
         outputs += result.outputs.length;
+        if (traceEach) {
+          this.options.logger.debug({
+            traceId: event.trace.traceId, spanId: event.trace.spanId, parentSpanId: event.trace.parentSpanId,
+            topic: batch.topic, partition: batch.partition, offset: event.message.offset, eventId: event.metadata.eventId,
+            eventType: event.definition.eventType, outputs: result.outputs.map((o) => o.definition.eventType),
+          }, 'event handled');
+        }
       });
     }
     return { outgoing, outputs };
