@@ -120,8 +120,24 @@ export async function describeActual(admin: MessagingAdmin, desired: DesiredTopi
   return admin.describeTopics(names, keys);
 }
 
-/** Applies every change it safely can; returns the plan it acted on (drift entries are only reported). */
+/**
+ * Applies every change it safely can; returns the plan it acted on (drift entries are only
+ * reported). A broker that has just created topics (or just started) can briefly answer
+ * UNKNOWN_TOPIC_OR_PARTITION about them; applying is idempotent, so it simply tries again.
+ */
 export async function applyTopics(admin: MessagingAdmin, desired: DesiredTopic[]): Promise<TopicChange[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await applyTopicsOnce(admin, desired);
+    } catch (error) {
+      const type = (error as { type?: string }).type;
+      if (attempt >= 6 || (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 300 * attempt));
+    }
+  }
+}
+
+async function applyTopicsOnce(admin: MessagingAdmin, desired: DesiredTopic[]): Promise<TopicChange[]> {
   const plan = planTopics(desired, await describeActual(admin, desired));
   for (const change of plan) {
     switch (change.kind) {

@@ -54,17 +54,7 @@ export async function createTestBus(t: TestContext, config: Config): Promise<Tes
     await admin.close();
     for (const topic of topics) if (topic.schema) await registry.deleteSubject(valueSubject(topic.name)).catch(() => {});
   });
-  // A broker busy creating and deleting many topics can answer UNKNOWN_TOPIC_OR_PARTITION about a
-  // topic it has just created; applying topics.yaml again is idempotent.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await applyTopics(admin, topics);
-      break;
-    } catch (error) {
-      if (attempt >= 4 || (error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
-    }
-  }
+  await applyTopics(admin, topics);
   await registerSchemas(registry, testCatalog(), topics);
   const topicName = (logical: string) => `${prefix}${logical}`;
   const bus: TestBus = {

@@ -43,12 +43,16 @@ export class PrivateKafka {
 
   get brokers(): string { return `127.0.0.1:${this.port}`; }
 
-  static async create(): Promise<PrivateKafka> {
+  /**
+   * `advertisedPort`: the port clients are told to connect to — a TcpProxy in front of the broker,
+   * so that every connection (not only the bootstrap one) goes through the proxy.
+   */
+  static async create(options: { advertisedPort?: number } = {}): Promise<PrivateKafka> {
     const dir = mkdtempSync(`${tmpdir()}/sentinel-kafka-`);
     const kafka = new PrivateKafka(await freePort(), await freePort(), dir);
     const base = readFileSync(`${ROOT}infra/kafka/server.properties`, 'utf8')
       .replace(/^listeners=.*$/m, `listeners=PLAINTEXT://127.0.0.1:${kafka.port},CONTROLLER://127.0.0.1:${kafka.controllerPort}`)
-      .replace(/^advertised\.listeners=.*$/m, `advertised.listeners=PLAINTEXT://127.0.0.1:${kafka.port}`)
+      .replace(/^advertised\.listeners=.*$/m, `advertised.listeners=PLAINTEXT://127.0.0.1:${options.advertisedPort ?? kafka.port}`)
       .replace(/^controller\.quorum\.voters=.*$/m, `controller.quorum.voters=1@127.0.0.1:${kafka.controllerPort}`)
       .replace(/^log\.dirs=.*$/m, `log.dirs=${dir}/data`);
     writeFileSync(kafka.properties, `${base}\n# faster failure detection in fault tests\ngroup.min.session.timeout.ms=2000\n`);

@@ -17,9 +17,9 @@ export class TcpProxy {
     this.server = net.createServer((client) => this.onConnection(client));
   }
 
-  static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
+  static async start(targetHost: string, targetPort: number, listenPort = 0): Promise<TcpProxy> {
     const proxy = new TcpProxy(targetHost, targetPort);
-    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => proxy.server.listen(listenPort, '127.0.0.1', resolve));
     proxy.port = (proxy.server.address() as net.AddressInfo).port;
     return proxy;
   }
