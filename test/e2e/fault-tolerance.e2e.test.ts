@@ -143,7 +143,6 @@ async function executionsInDatabase(): Promise<Array<{ approval_id: string; inte
   }
 }
 
-let seenIntents = 0;
 let seenApprovals = 0;
 
 interface Scenario {
@@ -186,7 +185,6 @@ async function runScenario(scenario: Scenario): Promise<void> {
   await waitFor(async () => Object.values(await readiness(all)).every((s) => s === 200), { timeoutMs: 90_000, intervalMs: 500, what: 'every service ready again' });
   const readyAfter = (Date.now() - healedAt) / 1000;
 
-  seenIntents += count;
   const records = await readExecutions(120_000, seenApprovals + count);
   const outcomes = new Map<string, Set<string>>();
   for (const record of records) {
