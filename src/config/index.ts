@@ -79,6 +79,9 @@ export const VARIABLES: readonly VariableSpec[] = [
   v('SLACK_SIGNING_SECRET', 'Slack signing secret for request signatures', '', ['channels'], true),
   v('SLACK_APP_TOKEN', 'Slack app-level token (Socket Mode)', '', ['channels'], true),
   v('SLACK_API_ROOT', 'Slack Web API root (tests point it at a local fake)', 'https://slack.com/api/', ['channels']),
+  v('PUBLIC_BASE_URL', 'Public HTTPS base URL of the channels service (platform webhooks: Telegram setWebhook uses <base>/telegram/webhook); empty = Telegram long polling', '', ['channels']),
+  v('WEBCHAT_ALLOWED_ORIGINS', 'Comma-separated origins allowed to open the web chat WebSocket (empty = any origin; set it in production)', '', ['channels']),
+  v('WEBCHAT_SESSION_SECRET', 'HMAC secret of web chat sign-in tokens; empty = development sign-in (typed user id), refused when NODE_ENV=production', '', ['channels'], true),
   v('IDENTITY_LINKS_FILE', 'YAML file linking channel identities to Sentinel users and approver roles', 'config/identities.yaml', ['channels', 'policy', 'signer']),
 ];
 
@@ -101,6 +104,7 @@ export interface Config {
   };
   executor: { clockSkewSeconds: number; commandAllowlist: string[]; commandExecute: boolean };
   identityLinksFile: string;
+  channels: { publicBaseUrl: string; webchatAllowedOrigins: string[]; webchatSessionSecret: string };
   bots: {
     telegram: { token: string; webhookSecret: string; apiRoot: string };
     discord: { token: string; publicKey: string; applicationId: string; apiRoot: string };
@@ -247,6 +251,11 @@ export function loadConfig(service: ServiceName, env: Readonly<Record<string, st
       commandExecute: r.get('COMMAND_EXECUTE', bool, false),
     },
     identityLinksFile: r.get('IDENTITY_LINKS_FILE', str, ''),
+    channels: {
+      publicBaseUrl: r.get('PUBLIC_BASE_URL', optionalUrl, ''),
+      webchatAllowedOrigins: r.get('WEBCHAT_ALLOWED_ORIGINS', list, []),
+      webchatSessionSecret: r.get('WEBCHAT_SESSION_SECRET', str, ''),
+    },
     bots: {
       telegram: {
         token: r.get('TELEGRAM_BOT_TOKEN', str, ''),

@@ -206,7 +206,11 @@ async function runScenario(scenario: Scenario): Promise<void> {
   report.push(`| ${scenario.name} | ${count} | ${withOneOutcome} | ${executedTwice} | ${lost} | ${scenario.notReady.length === 0 ? '(not required)' : [...notReadySeen].sort().join(', ') || 'none'} | ${readyAfter.toFixed(1)} s |`);
 
   if (lost > 0 || executedTwice > 0) {
-    for (const [name, service] of running) process.stdout.write(`--- ${name} log (tail)\n${service.log().split('\n').slice(-25).join('\n')}\n`);
+    for (const [name, service] of running) {
+      const metrics = await fetch(`${service.url}/metrics`).then((r) => r.text(), () => '');
+      const counters = metrics.split('\n').filter((l) => /^sentinel_(events_consumed|events_produced|dead_letters|consumer_retries|consumer_assigned)/.test(l)).join('\n');
+      process.stdout.write(`--- ${name} log (tail)\n${service.log().split('\n').slice(-25).join('\n')}\n--- ${name} counters\n${counters}\n`);
+    }
   }
   assert.equal(lost, 0, `${scenario.name}: intents without an outcome`);
   assert.equal(withOneOutcome, count, `${scenario.name}: every intent has exactly one outcome`);

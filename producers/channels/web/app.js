@@ -65,6 +65,16 @@ function main() {
   const cards = new Map(); // decisionId -> card element
   let socket = null;
   let userId = sessionStorage.getItem('sentinel.userId') || '';
+  // Production sign-in: the host application's sign-on opens the page with ?token=<signed token>
+  // (WEBCHAT_SESSION_SECRET); it is kept for this tab only and removed from the address bar.
+  const params = new URLSearchParams(window.location.search);
+  if (params.get('token')) {
+    sessionStorage.setItem('sentinel.token', params.get('token'));
+    params.delete('token');
+    const query = params.toString();
+    window.history.replaceState(null, '', `${window.location.pathname}${query ? `?${query}` : ''}`);
+  }
+  const token = sessionStorage.getItem('sentinel.token') || undefined;
   let retry = 0;
   let welcomed = false;
 
@@ -208,7 +218,7 @@ function main() {
     socket = new WebSocket(url);
     socket.addEventListener('open', () => {
       setConnection('Connected');
-      if (userId) send(frames.hello(userId));
+      if (userId) send(frames.hello(userId, token));
     });
     socket.addEventListener('message', (event) => {
       try {
@@ -236,7 +246,7 @@ function main() {
     }
     userId = value;
     sessionStorage.setItem('sentinel.userId', userId);
-    if (!send(frames.hello(userId))) el.userIdError.textContent = 'Not connected yet; it will sign in when the connection opens.';
+    if (!send(frames.hello(userId, token))) el.userIdError.textContent = 'Not connected yet; it will sign in when the connection opens.';
   });
 
   el.messageForm.addEventListener('submit', (event) => {

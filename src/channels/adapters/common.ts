@@ -39,6 +39,19 @@ export function parseJsonObject(rawBody: Buffer): { ok: true; value: Record<stri
   return { ok: true, value: value as Record<string, unknown> };
 }
 
+/**
+ * A handler's refusal (a non-retriable SentinelError, e.g. SNT_FORBIDDEN for someone who is not an
+ * approver): its message is for the person, and "please try again" would be wrong.
+ */
+export function isRefusal(error: unknown): error is SentinelError {
+  return isSentinelError(error) && !error.retriable && error.status < 500;
+}
+
+/** What to tell the person when a handler failed: the refusal's reason, or the adapter's "try again" text. */
+export function failureText(error: unknown, fallback: string): string {
+  return isRefusal(error) ? error.message : fallback;
+}
+
 export function deliveryFailed(channel: ChannelName, operation: string, cause: unknown): SentinelError {
   if (isSentinelError(cause)) return cause;
   const message = cause instanceof Error ? cause.message : String(cause);

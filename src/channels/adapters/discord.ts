@@ -18,7 +18,7 @@ import { renderDiscordPrompt } from '../render/prompt.ts';
 import type {
   AdapterHandlers, ApprovalAnswer, ChannelAdapter, DeliveryTarget, MessageRef, PromptRef, WebhookRequest, WebhookResponse, WebhookRoute,
 } from '../types.ts';
-import { DEFAULT_WEBHOOK_BODY_LIMIT, deliveryFailed, jsonResponse, parseJsonObject, refusal, silentLogger } from './common.ts';
+import { DEFAULT_WEBHOOK_BODY_LIMIT, deliveryFailed, failureText, isRefusal, jsonResponse, parseJsonObject, refusal, silentLogger } from './common.ts';
 
 export interface DiscordAdapterOptions {
   token: string;
@@ -109,6 +109,11 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): ChannelAda
   let handlers: AdapterHandlers | null = null;
   let running = false;
 
+  function logFailure(error: unknown, message: string, context: Record<string, unknown>): void {
+    if (isRefusal(error)) log.info({ ...context, code: error.code }, `${message}: ${error.message}`);
+    else log.error({ ...context, err: error }, message);
+  }
+
   async function recordAnswer(
     approval: ParsedApproval, raw: Record<string, unknown>, digest: string, authenticatedBy: string,
   ): Promise<{ ok: boolean; text: string }> {
@@ -126,8 +131,8 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): ChannelAda
       await handlers.onApprovalAnswer(answer);
       return { ok: true, text: receipt(approval) };
     } catch (error) {
-      log.error({ err: error, decisionId: approval.decisionId }, 'discord: approval answer not recorded');
-      return { ok: false, text: 'Sorry, your answer was not recorded. Please try again.' };
+      logFailure(error, 'discord: approval answer not recorded', { decisionId: approval.decisionId });
+      return { ok: false, text: failureText(error, 'Sorry, your answer was not recorded. Please try again.') };
     }
   }
 
@@ -165,8 +170,8 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): ChannelAda
         await handlers.onApprovalAnswer(answer);
         await say(message.channelId, receipt(command));
       } catch (error) {
-        log.error({ err: error }, 'discord: approval answer not recorded');
-        await say(message.channelId, 'Sorry, I could not record your answer. Please try again.');
+        logFailure(error, 'discord: approval answer not recorded', { decisionId: command.decisionId });
+        await say(message.channelId, failureText(error, 'Sorry, I could not record your answer. Please try again.'));
       }
       return;
     }
@@ -178,8 +183,8 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): ChannelAda
         authenticatedBy: AUTHENTICATED_BY.discordGateway, receivedAt,
       });
     } catch (error) {
-      log.error({ err: error }, 'discord: message not accepted');
-      await say(message.channelId, 'Sorry, I could not take your request right now. Please try again in a moment.');
+      logFailure(error, 'discord: message not accepted', {});
+      await say(message.channelId, failureText(error, 'Sorry, I could not take your request right now. Please try again in a moment.'));
     }
   }
 

@@ -19,7 +19,7 @@ import { renderSlackPrompt, SLACK_APPROVE_ACTION_ID, SLACK_DENY_ACTION_ID } from
 import type {
   AdapterHandlers, ApprovalAnswer, ChannelAdapter, DeliveryTarget, MessageRef, PromptRef, WebhookRequest, WebhookResponse, WebhookRoute,
 } from '../types.ts';
-import { DEFAULT_WEBHOOK_BODY_LIMIT, deliveryFailed, jsonResponse, refusal, silentLogger } from './common.ts';
+import { DEFAULT_WEBHOOK_BODY_LIMIT, deliveryFailed, failureText, isRefusal, jsonResponse, refusal, silentLogger } from './common.ts';
 
 export interface SlackAdapterOptions {
   /** SLACK_BOT_TOKEN (xoxb-...). */
@@ -151,6 +151,11 @@ export function createSlackAdapter(options: SlackAdapterOptions): ChannelAdapter
     }
   }
 
+  function logFailure(error: unknown, message: string, context: Record<string, unknown>): void {
+    if (isRefusal(error)) log.info({ ...context, code: error.code }, `${message}: ${error.message}`);
+    else log.error({ ...context, err: error }, message);
+  }
+
   async function record(answer: ApprovalAnswer): Promise<{ ok: boolean; text: string }> {
     if (!handlers) return { ok: false, text: 'Not ready yet; please try again.' };
     try {
@@ -162,8 +167,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): ChannelAdapter
           : `Your denial of ${answer.decisionId} was received.`,
       };
     } catch (error) {
-      log.error({ err: error, decisionId: answer.decisionId }, 'slack: approval answer not recorded');
-      return { ok: false, text: 'Sorry, your answer was not recorded. Please try again.' };
+      logFailure(error, 'slack: approval answer not recorded', { decisionId: answer.decisionId });
+      return { ok: false, text: failureText(error, 'Sorry, your answer was not recorded. Please try again.') };
     }
   }
 
@@ -189,8 +194,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): ChannelAdapter
         platformMessageId: event.ts, authenticatedBy, receivedAt: clock(),
       });
     } catch (error) {
-      log.error({ err: error }, 'slack: message not accepted');
-      await say(event.channel, 'Sorry, I could not take your request right now. Please try again in a moment.');
+      logFailure(error, 'slack: message not accepted', {});
+      await say(event.channel, failureText(error, 'Sorry, I could not take your request right now. Please try again in a moment.'));
     }
   }
 

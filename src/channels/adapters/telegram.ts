@@ -16,7 +16,7 @@ import { renderTelegramPrompt } from '../render/prompt.ts';
 import type {
   AdapterHandlers, ApprovalAnswer, ChannelAdapter, DeliveryTarget, MessageRef, PromptRef, WebhookRequest, WebhookResponse, WebhookRoute,
 } from '../types.ts';
-import { DEFAULT_WEBHOOK_BODY_LIMIT, deliveryFailed, jsonResponse, parseJsonObject, refusal, silentLogger } from './common.ts';
+import { DEFAULT_WEBHOOK_BODY_LIMIT, deliveryFailed, failureText, isRefusal, jsonResponse, parseJsonObject, refusal, silentLogger } from './common.ts';
 
 export interface TelegramAdapterOptions {
   token: string;
@@ -92,6 +92,11 @@ export function createTelegramAdapter(options: TelegramAdapterOptions): ChannelA
     return meta.get(update) ?? { digest: callbackDigest(canonicalBytes(update)), authenticatedBy: AUTHENTICATED_BY.telegramPolling };
   }
 
+  function logFailure(error: unknown, message: string, context: Record<string, unknown>): void {
+    if (isRefusal(error)) log.info({ ...context, code: error.code }, `${message}: ${error.message}`);
+    else log.error({ ...context, err: error }, message);
+  }
+
   async function reply(chatId: number, text: string): Promise<void> {
     try {
       await bot.telegram.sendMessage(chatId, text, { link_preview_options: { is_disabled: true } });
@@ -123,8 +128,8 @@ export function createTelegramAdapter(options: TelegramAdapterOptions): ChannelA
         await handlers.onApprovalAnswer(answer);
         await reply(message.chat.id, `Your ${command.verdict === 'approve' ? 'approval' : 'denial'} of ${command.decisionId} was received.`);
       } catch (error) {
-        log.error({ err: error, decisionId: command.decisionId }, 'telegram: approval answer not recorded');
-        await reply(message.chat.id, 'Sorry, I could not record your answer. Please try again.');
+        logFailure(error, 'telegram: approval answer not recorded', { decisionId: command.decisionId });
+        await reply(message.chat.id, failureText(error, 'Sorry, I could not record your answer. Please try again.'));
       }
       return;
     }
@@ -135,8 +140,8 @@ export function createTelegramAdapter(options: TelegramAdapterOptions): ChannelA
         authenticatedBy, receivedAt,
       });
     } catch (error) {
-      log.error({ err: error }, 'telegram: message not accepted');
-      await reply(message.chat.id, 'Sorry, I could not take your request right now. Please try again in a moment.');
+      logFailure(error, 'telegram: message not accepted', {});
+      await reply(message.chat.id, failureText(error, 'Sorry, I could not take your request right now. Please try again in a moment.'));
     }
   }
 
@@ -166,8 +171,8 @@ export function createTelegramAdapter(options: TelegramAdapterOptions): ChannelA
       await handlers.onApprovalAnswer(answer);
       await answerQuery(parsed.verdict === 'approve' ? 'Approval received; the card updates once it is confirmed.' : 'Denial received.');
     } catch (error) {
-      log.error({ err: error, decisionId: parsed.decisionId }, 'telegram: approval answer not recorded');
-      await answerQuery('Sorry, your answer was not recorded. Please try again.', true);
+      logFailure(error, 'telegram: approval answer not recorded', { decisionId: parsed.decisionId });
+      await answerQuery(failureText(error, 'Sorry, your answer was not recorded. Please try again.'), true);
     }
   }
 

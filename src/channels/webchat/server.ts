@@ -14,7 +14,7 @@ import type { Logger } from '../../observability/log.ts';
 import { callbackDigest } from '../auth/verify.ts';
 import { isGuestUserId, resolvePrincipal, rolesOf, type IdentityDirectory } from '../identity/links.ts';
 import type { AdapterHandlers, ChannelAdapter, DeliveryTarget, MessageRef, PromptRef } from '../types.ts';
-import { silentLogger } from '../adapters/common.ts';
+import { isRefusal, silentLogger } from '../adapters/common.ts';
 import { errorFrame, parseClientFrame, webPromptBody, WEBCHAT_MAX_TEXT, type ClientFrame, type ServerFrame } from './protocol.ts';
 
 export const WEBCHAT_AUTHENTICATED_BY = { dev: 'webchat-dev-signin', session: 'webchat-session' } as const;
@@ -48,8 +48,16 @@ export interface WebChatOptions {
   helloTimeoutMs?: number;
   /** Keep-alive ping interval; dead sockets are dropped. Default 30 s. */
   heartbeatMs?: number;
-  /** Replies kept for a person with no open session, delivered at their next sign-in. Default 50. */
+  /** Replies kept for a person with no open session, delivered at their next sign-in. Default 50 (0: the service keeps them). */
   backlogPerUser?: number;
+  /**
+   * Told when a web identity gains or loses a signed-in session on this server (after the welcome
+   * frame, and when a socket closes), with the number of its sessions here now: the service keeps
+   * presence and hands over what was waiting. Errors are logged, never sent to the page.
+   */
+  onPresence?: (event: { channelUserId: string; principal: Principal; sessions: number; change: 'signed-in' | 'closed' }) => void | Promise<void>;
+  /** Told of every error frame sent (a refused frame), for logs and metrics. */
+  onRefusal?: (event: { code: string; sessionId: string; channelUserId: string | null }) => void;
 }
 
 export interface WebChatAdapter extends ChannelAdapter {
@@ -58,6 +66,8 @@ export interface WebChatAdapter extends ChannelAdapter {
   /** Convenience: handleUpgrade on every 'upgrade' of this server. */
   attach(server: Server): void;
   readonly sessionCount: number;
+  /** Signed-in sessions of a web identity on this server. */
+  sessionsOf(channelUserId: string): number;
 }
 
 interface Session {
@@ -96,7 +106,17 @@ export function createWebChat(options: WebChatOptions): WebChatAdapter {
   let handlers: AdapterHandlers | null = null;
   let heartbeat: NodeJS.Timeout | null = null;
 
+  function presence(session: Session, change: 'signed-in' | 'closed'): void {
+    const principal = session.principal;
+    if (!options.onPresence || principal === null) return;
+    const sessionsNow = byUser.get(principal.channelUserId)?.size ?? 0;
+    Promise.resolve()
+      .then(() => options.onPresence!({ channelUserId: principal.channelUserId, principal, sessions: sessionsNow, change }))
+      .catch((error: unknown) => log.error({ err: error, session: session.id }, 'webchat: presence hook failed'));
+  }
+
   function send(session: Session, frame: ServerFrame): void {
+    if (frame.type === 'error') options.onRefusal?.({ code: frame.code, sessionId: session.id, channelUserId: session.principal?.channelUserId ?? null });
     if (session.socket.readyState !== session.socket.OPEN) return;
     session.socket.send(JSON.stringify(frame), (error) => {
       if (error) log.debug({ err: error, session: session.id }, 'webchat: send failed');
@@ -126,8 +146,9 @@ export function createWebChat(options: WebChatOptions): WebChatAdapter {
     const channelUserId = session.principal?.channelUserId;
     if (channelUserId === undefined) return;
     const set = byUser.get(channelUserId);
-    set?.delete(session);
+    const had = set?.delete(session) ?? false;
     if (set?.size === 0) byUser.delete(channelUserId);
+    if (had) presence(session, 'closed');
   }
 
   function rateLimited(session: Session): boolean {
@@ -188,6 +209,7 @@ export function createWebChat(options: WebChatOptions): WebChatAdapter {
         send(session, { type: 'prompt', messageId: open.messageId, prompt: webPromptBody(open.prompt) });
       }
     }
+    presence(session, 'signed-in');
   }
 
   async function onFrame(session: Session, data: RawData, isBinary: boolean): Promise<void> {
@@ -238,6 +260,12 @@ export function createWebChat(options: WebChatOptions): WebChatAdapter {
       });
       send(session, { type: 'ack', id: frame.id });
     } catch (error) {
+      if (isRefusal(error)) {
+        // The service refused this message or answer (e.g. not an approver): say why; nothing changed.
+        log.info({ code: error.code, session: session.id }, `webchat: refused: ${error.message}`);
+        send(session, errorFrame(error.code, error.message, { id: frame.id }));
+        return;
+      }
       log.error({ err: error, session: session.id }, 'webchat: frame not accepted');
       send(session, errorFrame('SNT_DEPENDENCY_UNAVAILABLE', 'could not take this right now; please try again', { id: frame.id }));
     }
@@ -293,6 +321,9 @@ export function createWebChat(options: WebChatOptions): WebChatAdapter {
     get sessionCount() {
       return sessions.size;
     },
+    sessionsOf(channelUserId: string): number {
+      return byUser.get(channelUserId)?.size ?? 0;
+    },
     async start(h: AdapterHandlers): Promise<void> {
       handlers = h;
       heartbeat = setInterval(() => {
@@ -326,13 +357,16 @@ export function createWebChat(options: WebChatOptions): WebChatAdapter {
       return { channel: 'web', conversationId: channelUserId, messageId: open.messageId, decisionId: prompt.decisionId };
     },
     async updatePrompt(ref, prompt): Promise<void> {
+      // The card of one web identity (every tab of it): the service updates each PromptRef once.
       const open = openPrompts.get(prompt.decisionId);
-      const recipients = new Set([ref.conversationId, ...(open?.recipients ?? [])]);
-      for (const channelUserId of recipients) {
-        deliver(channelUserId, { type: 'prompt-update', messageId: ref.messageId, prompt: webPromptBody(prompt) }, prompt.status !== 'pending');
+      // The id of the prompt frame this server sent, when it sent one (the page matches cards by decision id).
+      deliver(ref.conversationId, { type: 'prompt-update', messageId: open?.messageId ?? ref.messageId, prompt: webPromptBody(prompt) }, prompt.status !== 'pending');
+      if (!open) return;
+      open.prompt = prompt; // a decided prompt is no longer re-sent at sign-in
+      if (prompt.status !== 'pending') {
+        open.recipients.delete(ref.conversationId);
+        if (open.recipients.size === 0) openPrompts.delete(prompt.decisionId);
       }
-      if (prompt.status === 'pending' && open) open.prompt = prompt;
-      else openPrompts.delete(prompt.decisionId);
     },
     async stop(): Promise<void> {
       handlers = null;
