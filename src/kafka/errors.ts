@@ -17,8 +17,9 @@ function errorTexts(error: unknown, depth = 0): string[] {
 /** Kafka client failures: a record the broker can never take is permanent; the rest are outages. */
 export function asMessagingError(error: unknown, what: string): SentinelError {
   if (error instanceof SentinelError) return error;
-  const message = (error as { message?: string }).message ?? String(error);
-  if (PERMANENT_KAFKA_ERRORS.test(errorTexts(error).join(' '))) {
+  const texts = errorTexts(error).filter(Boolean);
+  const message = [...new Set(texts)].join(': ') || String(error);
+  if (PERMANENT_KAFKA_ERRORS.test(texts.join(' '))) {
     return new SentinelError('SNT_SERDE_RECORD_TOO_LARGE', `${what}: ${message}`, { cause: error });
   }
   return new SentinelError('SNT_DEPENDENCY_UNAVAILABLE', `${what}: Kafka: ${message}`, { cause: error });

@@ -42,12 +42,17 @@ function producerOptions(settings: PlatformaticSettings, clientSuffix: string) {
 }
 
 export function createPlatformaticProducer(settings: PlatformaticSettings, options: { maxBatch?: number } = {}): MessageProducer {
-  const producer = new Producer(producerOptions(settings, 'producer'));
+  let producer = new Producer(producerOptions(settings, 'producer'));
   return new BatchingProducer(
     async (messages) => {
       try {
         await producer.send({ messages: toRecords(messages) });
       } catch (error) {
+        // A failed idempotent send can leave sequence numbers out of step with the broker:
+        // continue with a new producer (new producer id) rather than a wedged one.
+        const old = producer;
+        producer = new Producer(producerOptions(settings, 'producer'));
+        void old.close(true).catch(() => {});
         throw asMessagingError(error, 'produce failed');
       }
     },
@@ -69,9 +74,9 @@ class PlatformaticTransactionalProducer implements TransactionalProducer {
   }
 
   /**
-   * After a transaction whose outcome is unknown (a failed begin or abort), the broker may still
-   * hold it open, and a new transaction on the same producer would join it. A new producer
-   * initialises anew, which bumps the epoch and aborts whatever the old one left open.
+   * After a transaction that failed, the broker may still hold it open (a new transaction on the
+   * same producer would join it) and the client's sequence numbers may be out of step. A new
+   * producer initialises anew, which bumps the epoch and aborts whatever the old one left open.
    */
   private async replace(): Promise<void> {
     const old = this.producer;
@@ -101,7 +106,11 @@ class PlatformaticTransactionalProducer implements TransactionalProducer {
       if (beforeCommit) await beforeCommit();
       await transaction.commit();
     } catch (error) {
-      await transaction.abort().catch(() => this.replace());
+      // Whatever failed, the producer's idempotence state (sequence numbers, epoch) may no longer
+      // match the broker's after a partial produce; a new producer re-initialises and bumps the
+      // epoch, which also aborts the transaction if the abort below cannot.
+      await transaction.abort().catch(() => {});
+      await this.replace();
       throw asMessagingError(error, 'transaction failed');
     }
   }
@@ -145,7 +154,10 @@ function toIncoming(m: NativeMessage): IncomingMessage {
  * drops records below them.
  */
 class PlatformaticGroupConsumer implements GroupConsumer {
-  private readonly consumer: Consumer<Buffer, Buffer, Buffer, Buffer>;
+  private consumer: Consumer<Buffer, Buffer, Buffer, Buffer>;
+  private readonly settings: PlatformaticSettings;
+  /** Set when the stream failed or ended while running: the client is rebuilt before going on. */
+  private broken: unknown = null;
   private readonly options: ConsumerOptions;
   private readonly maxBuffered = 5000;
   private buffer: NativeMessage[] = [];
@@ -164,8 +176,15 @@ class PlatformaticGroupConsumer implements GroupConsumer {
 
   constructor(settings: PlatformaticSettings, options: ConsumerOptions) {
     this.options = options;
+    this.settings = settings;
     this.admin = new Admin({ clientId: `${settings.clientId}-offsets`, bootstrapBrokers: settings.brokers, timeout: settings.timeoutMs ?? 30_000 });
-    this.consumer = new Consumer({
+    this.joinedOnce = new Promise((resolve) => { this.markJoined = resolve; });
+    this.consumer = this.createClient();
+  }
+
+  private createClient(): Consumer<Buffer, Buffer, Buffer, Buffer> {
+    const { settings, options } = this;
+    const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
       groupId: options.groupId,
       clientId: `${settings.clientId}-consumer`,
       bootstrapBrokers: settings.brokers,
@@ -181,13 +200,61 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       retries: 10,
       retryDelay: 250,
     });
-    this.joinedOnce = new Promise((resolve) => { this.markJoined = resolve; });
-    this.consumer.on('consumer:group:join', (payload: { generationId?: number; assignments?: Array<{ topic: string; partitions: number[] }> }) => {
+    consumer.on('consumer:group:join', (payload: { generationId?: number; assignments?: Array<{ topic: string; partitions: number[] }> }) => {
+      if (consumer !== this.consumer) return;
       this.generation = payload.generationId ?? this.generation;
       this.buffer = this.buffer.filter((m) => this.isCurrent(m));
       this.floorsReady = this.loadStableFloors(payload.assignments ?? []);
       this.markJoined();
     });
+    return consumer;
+  }
+
+  private async openStream(): Promise<void> {
+    const stream = await this.consumer.consume({
+      topics: this.options.topics,
+      mode: 'committed',
+      fallbackMode: this.options.fromBeginning === false ? 'latest' : 'earliest',
+      autocommit: false,
+    });
+    this.stream = stream;
+    stream.on('data', (message: NativeMessage) => {
+      if (stream !== this.stream) return;
+      this.buffer.push(message);
+      if (this.buffer.length >= this.maxBuffered) stream.pause();
+      this.wake?.();
+    });
+    // After a broker restart or a long network cut the client may give up and end the stream;
+    // records would then silently stop. Rebuild instead (see process()).
+    const fail = (error: unknown) => {
+      if (stream !== this.stream || !this.running) return;
+      this.broken = error ?? new Error('the message stream ended');
+      this.wake?.();
+    };
+    stream.on('error', fail);
+    stream.on('close', () => fail(null));
+  }
+
+  /** Closes the failed client and stream and opens new ones; the group join re-reads stable offsets. */
+  private async rebuild(): Promise<void> {
+    const oldStream = this.stream;
+    const oldConsumer = this.consumer;
+    this.stream = null;
+    this.broken = null;
+    this.buffer = [];
+    await oldStream?.close().catch(() => {});
+    await oldConsumer.close(true).catch(() => {});
+    for (let attempt = 0; this.running; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 500 * 2 ** attempt)));
+      try {
+        this.consumer = this.createClient();
+        await this.openStream();
+        return;
+      } catch (error) {
+        await this.consumer.close(true).catch(() => {});
+        void error;
+      }
+    }
   }
 
   private async loadStableFloors(assignments: Array<{ topic: string; partitions: number[] }>): Promise<void> {
@@ -228,25 +295,17 @@ class PlatformaticGroupConsumer implements GroupConsumer {
 
   async run(onBatch: (batch: PartitionBatch) => Promise<void>): Promise<void> {
     this.running = true;
-    this.stream = await this.consumer.consume({
-      topics: this.options.topics,
-      mode: 'committed',
-      fallbackMode: this.options.fromBeginning === false ? 'latest' : 'earliest',
-      autocommit: false,
-    });
-    const stream = this.stream;
-    stream.on('data', (message: NativeMessage) => {
-      this.buffer.push(message);
-      if (this.buffer.length >= this.maxBuffered) stream.pause();
-      this.wake?.();
-    });
-    stream.on('error', () => { this.wake?.(); });
+    await this.openStream();
     this.loop = this.process(onBatch);
     await this.loop;
   }
 
   private async process(onBatch: (batch: PartitionBatch) => Promise<void>): Promise<void> {
     while (this.running) {
+      if (this.broken !== null) {
+        await this.rebuild();
+        continue;
+      }
       if (this.buffer.length === 0) {
         await new Promise<void>((resolve) => { this.wake = resolve; });
         this.wake = null;
@@ -321,6 +380,9 @@ class PlatformaticGroupConsumer implements GroupConsumer {
 
   async stop(): Promise<void> {
     if (!this.running && !this.stream) return;
+    // Closing the client while it is still joining its group fails inside the client; let the
+    // join finish first (bounded), then leave the group properly.
+    await Promise.race([this.joinedOnce, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
     this.running = false;
     this.wake?.();
     await this.loop.catch(() => {});
