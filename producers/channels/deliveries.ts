@@ -65,6 +65,7 @@ export class Deliverer {
     }
     const pending = await store.pendingDeliveries(reply.replyId);
     await this.run(pending);
+    log.debug({ replyId: reply.replyId, kind: reply.kind, intentId: reply.intentId, traceId: trace.traceId, spanId: trace.spanId, recorded: fresh, deliveries: pending.length }, 'reply handled');
   }
 
   /** Attempts deliveries and records each result. Storage failures propagate (the caller retries). */

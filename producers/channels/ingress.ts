@@ -176,6 +176,7 @@ export class Ingress {
         }),
       ]);
       this.messages.inc({ channel, result: fresh ? 'intent' : 'duplicate' });
+      this.o.log.info({ intentId: intent.intentId, traceId: trace.traceId, channel, action: intent.action.type, duplicate: !fresh }, 'intent submitted');
       return { status: 'accepted', intentId: intent.intentId, conversation, action: intent.action, extraction: intent.extraction, duplicate: !fresh };
     }
 

@@ -134,6 +134,12 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    if (options.logger.isLevelEnabled('debug')) {
+      options.logger.debug({
+        traceId: request.trace?.traceId, spanId: request.trace?.spanId, parentSpanId: request.trace?.parentSpanId,
+        method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10,
+      }, 'request handled');
+    }
   });
 
   app.setErrorHandler((error, request, reply) => {

@@ -220,7 +220,7 @@ export class ConsumerRunner {
         if (traceEach) {
           this.options.logger.debug({
             traceId: event.trace.traceId, spanId: event.trace.spanId, parentSpanId: event.trace.parentSpanId,
-            topic: batch.topic, partition: batch.partition, offset: event.message.offset, eventId: event.metadata.eventId,
+            groupId: this.options.groupId, topic: batch.topic, partition: batch.partition, offset: event.message.offset, eventId: event.metadata.eventId,
             eventType: event.definition.eventType, outputs: result.outputs.map((o) => o.definition.eventType),
           }, 'event handled');
         }
