@@ -42,7 +42,7 @@ for suite in $SUITES; do
   echo "[test] === $suite ===" >&2
   case "$suite" in
     static) npx tsc --noEmit -p tsconfig.json && npx eslint --max-warnings 0 . ;;
-    unit) node --test --test-reporter=spec 'test/unit/**/*.test.ts' ;;
+    unit) node --test --test-reporter=spec --test-concurrency=2 'test/unit/**/*.test.ts' ;;
     int) node --test --test-reporter=spec --test-concurrency=2 --test-timeout=300000 'test/int/**/*.test.ts' ;;
     e2e) if compgen -G 'test/e2e/**/*.test.ts' > /dev/null || ls test/e2e/*.test.ts >/dev/null 2>&1; then
            node --test --test-reporter=spec --test-concurrency=1 --test-timeout=600000 'test/e2e/**/*.test.ts'

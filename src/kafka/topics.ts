@@ -158,5 +158,19 @@ async function applyTopicsOnce(admin: MessagingAdmin, desired: DesiredTopic[]): 
       }
     }
   }
+  if (plan.some((change) => change.kind !== 'drift')) await awaitVisible(admin, desired);
   return plan;
+}
+
+/**
+ * Metadata reaches the broker's answers a moment after a change is accepted; waiting here means
+ * that when apply returns, a describe (or the next apply) already sees the result.
+ */
+async function awaitVisible(admin: MessagingAdmin, desired: DesiredTopic[], timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 50; Date.now() < deadline; delay = Math.min(delay * 2, 1000)) {
+    const pending = planTopics(desired, await describeActual(admin, desired)).filter((change) => change.kind !== 'drift');
+    if (pending.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
 }
