@@ -16,6 +16,8 @@ for (const file of readdirSync(RESULTS_DIR).filter((f) => f.endsWith('.json')).s
   }
   details.push(`- [${name}](${name}.md) — ${result.machine}`);
 }
+// Charts the benchmarks drew (e.g. e2e-latency.svg: end-to-end latency against offered load).
+const charts = readdirSync(RESULTS_DIR).filter((f) => f.endsWith('.svg')).sort().map((f) => `![${f.slice(0, -'.svg'.length)}](${f})`);
 const markdown = [
   '# Benchmark results',
   '',
@@ -30,6 +32,7 @@ const markdown = [
   '',
   ...details,
   '',
+  ...(charts.length > 0 ? ['Charts:', '', ...charts.flatMap((c) => [c, '']), ''] : []),
 ].join('\n');
 writeFileSync(`${RESULTS_DIR}/README.md`, markdown);
 process.stdout.write(markdown);
