@@ -164,6 +164,8 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   private wake: (() => void) | null = null;
   private running = false;
   private generation = -1;
+  /** Per partition, the offset after the last record handed to the handler in this generation. */
+  private readonly handedOver = new Map<string, bigint>();
   private stream: Awaited<ReturnType<Consumer<Buffer, Buffer, Buffer, Buffer>['consume']>> | null = null;
   private loop: Promise<void> = Promise.resolve();
   private joinedOnce: Promise<void>;
@@ -203,6 +205,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     consumer.on('consumer:group:join', (payload: { generationId?: number; assignments?: Array<{ topic: string; partitions: number[] }> }) => {
       if (consumer !== this.consumer) return;
       this.generation = payload.generationId ?? this.generation;
+      this.handedOver.clear();
       this.buffer = this.buffer.filter((m) => this.isCurrent(m));
       this.floorsReady = this.loadStableFloors(payload.assignments ?? []);
       this.markJoined();
@@ -321,14 +324,20 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         const key = `${m.topic}\u0000${m.partition}`;
         const floor = this.floors.get(key);
         if (floor !== undefined && m.offset < floor) continue; // already processed and committed
+        // The client may fetch a range again (after a rebalance or a reconnect) and hand over
+        // records it already gave: each offset goes to the handler once per generation.
+        const handed = this.handedOver.get(key);
+        if (handed !== undefined && m.offset < handed) continue;
         let list = byPartition.get(key);
         if (!list) byPartition.set(key, (list = []));
+        if (list.length > 0 && m.offset <= list[list.length - 1]!.offset) continue;
         list.push(m);
       }
-      for (const messages of byPartition.values()) {
+      for (const [key, messages] of byPartition) {
         if (!this.running) return;
         const first = messages[0]!;
         if (!this.isCurrent(first)) continue;
+        const generation = this.generation;
         await onBatch({
           topic: first.topic,
           partition: first.partition,
@@ -338,6 +347,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
           resolveOffset: () => {},
           lagAfter: () => undefined,
         });
+        if (this.generation === generation && this.isCurrent(first)) this.handedOver.set(key, messages[messages.length - 1]!.offset + 1n);
       }
     }
   }
