@@ -18,6 +18,27 @@ export function boundedBatches(consumer: GroupConsumer, maxMessages = DEFAULT_MA
         await onBatch({ ...batch, messages: batch.messages.slice(i, i + maxMessages) });
       }
     }),
+    // Slices of several partitions travel together (one transaction) while their records add up
+    // to at most maxMessages; two slices of one partition never share a group, so each partition
+    // is still committed in offset order.
+    runGrouped: consumer.runGrouped ? (onBatches) => consumer.runGrouped!(async (batches: PartitionBatch[]) => {
+      let group: PartitionBatch[] = [];
+      let size = 0;
+      for (const batch of batches) {
+        for (let i = 0; i < batch.messages.length; i += maxMessages) {
+          const slice = { ...batch, messages: batch.messages.slice(i, i + maxMessages) };
+          const samePartition = group.some((g) => g.topic === slice.topic && g.partition === slice.partition);
+          if (group.length > 0 && (samePartition || size + slice.messages.length > maxMessages)) {
+            await onBatches(group);
+            group = [];
+            size = 0;
+          }
+          group.push(slice);
+          size += slice.messages.length;
+        }
+      }
+      if (group.length > 0) await onBatches(group);
+    }) : undefined,
     commit: (offsets) => consumer.commit(offsets),
     stop: () => consumer.stop(),
     assignment: () => consumer.assignment(),

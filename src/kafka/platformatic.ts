@@ -297,13 +297,23 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   }
 
   async run(onBatch: (batch: PartitionBatch) => Promise<void>): Promise<void> {
+    await this.runGrouped(async (batches) => { for (const batch of batches) await onBatch(batch); });
+  }
+
+  async runGrouped(onBatches: (batches: PartitionBatch[]) => Promise<void>): Promise<void> {
     this.running = true;
-    await this.openStream();
-    this.loop = this.process(onBatch);
+    try {
+      await this.openStream();
+    } catch (error) {
+      // A broker that is slow or briefly unreachable at start-up: the loop rebuilds and retries
+      // (a reader that silently never started would wait forever for records).
+      this.broken = error ?? new Error('cannot open the message stream');
+    }
+    this.loop = this.process(onBatches);
     await this.loop;
   }
 
-  private async process(onBatch: (batch: PartitionBatch) => Promise<void>): Promise<void> {
+  private async process(onBatches: (batches: PartitionBatch[]) => Promise<void>): Promise<void> {
     while (this.running) {
       if (this.broken !== null) {
         await this.rebuild();
@@ -333,12 +343,14 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         if (list.length > 0 && m.offset <= list[list.length - 1]!.offset) continue;
         list.push(m);
       }
+      if (!this.running) return;
+      const generation = this.generation;
+      const batches: PartitionBatch[] = [];
+      const handed: Array<[string, NativeMessage]> = [];
       for (const [key, messages] of byPartition) {
-        if (!this.running) return;
         const first = messages[0]!;
         if (!this.isCurrent(first)) continue;
-        const generation = this.generation;
-        await onBatch({
+        batches.push({
           topic: first.topic,
           partition: first.partition,
           messages: messages.map(toIncoming),
@@ -347,7 +359,12 @@ class PlatformaticGroupConsumer implements GroupConsumer {
           resolveOffset: () => {},
           lagAfter: () => undefined,
         });
-        if (this.generation === generation && this.isCurrent(first)) this.handedOver.set(key, messages[messages.length - 1]!.offset + 1n);
+        handed.push([key, messages[messages.length - 1]!]);
+      }
+      if (batches.length === 0) continue;
+      await onBatches(batches);
+      for (const [key, last] of handed) {
+        if (this.generation === generation && this.isCurrent(last)) this.handedOver.set(key, last.offset + 1n);
       }
     }
   }

@@ -112,7 +112,79 @@ export class ConsumerRunner {
       this.sampler = setInterval(() => metrics.assigned!(this.options.consumer.assignment()), 1000);
       this.sampler.unref();
     }
-    return this.options.consumer.run((batch) => this.onBatch(batch));
+    const consumer = this.options.consumer;
+    if (consumer.runGrouped && this.options.delivery.mode === 'transactional') return consumer.runGrouped((batches) => this.onBatches(batches));
+    return consumer.run((batch) => this.onBatch(batch));
+  }
+
+  /**
+   * The batches of several partitions fetched together: handled one partition after the other,
+   * then written and committed in ONE transaction (a transaction per partition costs its round
+   * trips on every partition, which dominated latency under load). If anything fails, each
+   * partition goes through the one-partition path with its retries and isolation of bad records,
+   * reusing what was already prepared.
+   */
+  private async onBatches(batches: PartitionBatch[]): Promise<void> {
+    if (this.stopping) return;
+    const live = batches.filter((batch) => batch.isRunning());
+    if (live.length <= 1) {
+      for (const batch of live) await this.onBatch(batch);
+      return;
+    }
+    const started = performance.now();
+    const prepared: Array<{ outgoing: OutgoingMessage[]; outputs: number }> = [];
+    try {
+      for (const batch of live) prepared.push(await this.prepare(batch, batch.messages));
+      if (this.stopping || !live.every((batch) => batch.isRunning())) throw new StoppedError('a partition was revoked while its batch was prepared');
+      await this.commitTogether(live, prepared);
+    } catch (error) {
+      if (this.stopping) return; // nothing committed; the next owner starts from the last commit
+      if (!(error instanceof StoppedError)) {
+        this.options.metrics?.retried(classifyFailure(error));
+        this.options.logger.warn({ err: error, partitions: live.length }, 'combined batch failed; retrying partition by partition');
+      }
+      // Each partition on its own: one that was revoked is skipped, the others are still done.
+      for (const [index, batch] of live.entries()) {
+        const partitionStarted = performance.now();
+        try {
+          await this.processWithRetries(batch, batch.messages, prepared[index] ?? null);
+        } catch (inner) {
+          if (inner instanceof StoppedError) continue;
+          throw inner;
+        }
+        this.options.metrics?.consumed(batch.topic, batch.messages.length);
+        this.options.metrics?.batchSeconds((performance.now() - partitionStarted) / 1000);
+      }
+      return;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    for (const batch of live) {
+      this.options.metrics?.consumed(batch.topic, batch.messages.length);
+      this.options.metrics?.batchSeconds(seconds / live.length);
+    }
+  }
+
+  private async commitTogether(batches: PartitionBatch[], prepared: Array<{ outgoing: OutgoingMessage[]; outputs: number }>): Promise<void> {
+    const delivery = this.options.delivery;
+    if (delivery.mode !== 'transactional') throw new TypeError('partitions are committed together only in transactional mode');
+    const offsets = batches.map((batch) => {
+      const last = batch.messages[batch.messages.length - 1]!;
+      return { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString(), lastMessage: last };
+    });
+    const outgoing = prepared.flatMap((p) => p.outgoing);
+    const outputs = prepared.reduce((sum, p) => sum + p.outputs, 0);
+    const hook = this.options.beforeCommit
+      ? () => this.options.beforeCommit!({ topic: batches[0]!.topic, partition: batches[0]!.partition, outputs })
+      : undefined;
+    await delivery.producer.commitBatch(outgoing, offsets, this.options.groupId, hook);
+    for (const batch of batches) for (const m of batch.messages) batch.resolveOffset(m.offset);
+    this.countProduced(outgoing);
+  }
+
+  private countProduced(outgoing: OutgoingMessage[]): void {
+    const counts = new Map<string, number>();
+    for (const m of outgoing) counts.set(m.topic, (counts.get(m.topic) ?? 0) + 1);
+    for (const [topic, count] of counts) this.options.metrics?.produced(topic, count);
   }
 
   async stop(): Promise<void> {
@@ -135,11 +207,11 @@ export class ConsumerRunner {
     this.options.metrics?.batchSeconds((performance.now() - started) / 1000);
   }
 
-  private async processWithRetries(batch: PartitionBatch, messages: IncomingMessage[]): Promise<void> {
+  private async processWithRetries(batch: PartitionBatch, messages: IncomingMessage[], alreadyPrepared: { outgoing: OutgoingMessage[]; outputs: number } | null = null): Promise<void> {
     const maxUnknown = this.options.maxUnknownAttempts ?? 3;
     let attempt = 0;
     let unknownAttempts = 0;
-    let prepared: { outgoing: OutgoingMessage[]; outputs: number } | null = null;
+    let prepared = alreadyPrepared;
     for (;;) {
       if (this.stopping || !batch.isRunning()) throw new StoppedError('consumer stopping');
       try {
@@ -320,8 +392,6 @@ export class ConsumerRunner {
       await this.options.consumer.commit(offsets);
     }
     for (const m of messages) batch.resolveOffset(m.offset);
-    const counts = new Map<string, number>();
-    for (const m of prepared.outgoing) counts.set(m.topic, (counts.get(m.topic) ?? 0) + 1);
-    for (const [topic, count] of counts) this.options.metrics?.produced(topic, count);
+    this.countProduced(prepared.outgoing);
   }
 }

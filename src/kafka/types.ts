@@ -63,6 +63,11 @@ export interface TransactionalProducer {
 export interface GroupConsumer {
   /** Starts fetching; `onBatch` is called for one partition's batch at a time, in offset order. */
   run(onBatch: (batch: PartitionBatch) => Promise<void>): Promise<void>;
+  /**
+   * Like run, but hands over the batches of every partition fetched together (each in offset
+   * order, one batch per partition), so that a transactional consumer can commit them at once.
+   */
+  runGrouped?(onBatches: (batches: PartitionBatch[]) => Promise<void>): Promise<void>;
   /** Commits offsets after their outputs are durable; an adapter may complete it in the background (see stop). */
   commit(offsets: TopicPartitionOffset[]): Promise<void>;
   /** Finishes the batch in progress, flushes queued commits, and leaves the group. */
