@@ -93,7 +93,9 @@ export async function createTestBus(t: TestContext, config: Config): Promise<Tes
         for (const m of batch.messages) batch.resolveOffset(m.offset);
       });
       try {
-        await waitFor(() => received.length >= count, { timeoutMs: options.timeoutMs ?? 30_000, what: `${count} records on ${topic} (got ${received.length})` });
+        await waitFor(() => received.length >= count, { timeoutMs: options.timeoutMs ?? 30_000 }).catch(() => {
+          throw new Error(`timed out waiting for ${count} records on ${topic} (got ${received.length})`);
+        });
         if (options.settleMs) await new Promise((resolve) => setTimeout(resolve, options.settleMs));
       } finally {
         await consumer.stop();

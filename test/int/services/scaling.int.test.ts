@@ -51,7 +51,17 @@ test('policy consumer group: adding an instance spreads the partitions; SIGKILLi
   stop = true;
   await producing;
 
-  const records = await bus.readAll(bus.topicName('sentinel.decisions'), sent.length, { timeoutMs: 60_000, readCommitted: true, settleMs: 2000 });
+  let records;
+  try {
+    records = await bus.readAll(bus.topicName('sentinel.decisions'), sent.length, { timeoutMs: 60_000, readCommitted: true, settleMs: 2000 });
+  } catch (error) {
+    // Diagnostics: what a read_uncommitted reader sees, and what the instances said.
+    const raw = await bus.readAll(bus.topicName('sentinel.decisions'), sent.length, { timeoutMs: 15_000, readCommitted: false }).catch(() => []);
+    const perPartition: Record<number, number> = {};
+    for (const r of raw) perPartition[r.partition] = (perPartition[r.partition] ?? 0) + 1;
+    process.stdout.write(`scaling diagnostics: read_uncommitted saw ${raw.length} records ${JSON.stringify(perPartition)}; B metrics assigned=${await partitions(b.url).catch(() => -1)}\n--- A log\n${a.log().slice(-4000)}\n--- B log\n${b.log().slice(-6000)}\n`);
+    throw error;
+  }
   const perIntent = new Map<string, number>();
   const producers = new Set<string>();
   for (const record of records) {
