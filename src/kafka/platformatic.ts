@@ -166,6 +166,12 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   private generation = -1;
   /** Per partition, the offset after the last record handed to the handler in this generation. */
   private readonly handedOver = new Map<string, bigint>();
+  /** Per partition, the highest offset the client has delivered to us (in any generation). */
+  private readonly lastSeen = new Map<string, bigint>();
+  /** lastSeen as it stood when the current generation began; partitions checked since. */
+  private seenAtJoin = new Map<string, bigint>();
+  private readonly checkedSinceJoin = new Set<string>();
+  private readonly rebuiltFor = new Set<string>();
   private stream: Awaited<ReturnType<Consumer<Buffer, Buffer, Buffer, Buffer>['consume']>> | null = null;
   private loop: Promise<void> = Promise.resolve();
   private joinedOnce: Promise<void>;
@@ -206,6 +212,8 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       if (consumer !== this.consumer) return;
       this.generation = payload.generationId ?? this.generation;
       this.handedOver.clear();
+      this.seenAtJoin = new Map(this.lastSeen);
+      this.checkedSinceJoin.clear();
       this.buffer = this.buffer.filter((m) => this.isCurrent(m));
       this.floorsReady = this.loadStableFloors(payload.assignments ?? []);
       this.markJoined();
@@ -224,6 +232,9 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     stream.on('data', (message: NativeMessage) => {
       if (stream !== this.stream) return;
       this.buffer.push(message);
+      const seenKey = `${message.topic}\u0000${message.partition}`;
+      const seen = this.lastSeen.get(seenKey);
+      if (seen === undefined || message.offset > seen) this.lastSeen.set(seenKey, message.offset);
       if (this.buffer.length >= this.maxBuffered) stream.pause();
       this.wake?.();
     });
@@ -278,6 +289,32 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
+  }
+
+  /**
+   * A fetch answered after a rebalance can move the client's position past records this member
+   * saw but never committed (its in-flight fetch overrides the offsets re-read at the join), so
+   * they would never come again. Every record at or above the stable committed offset that we
+   * had seen is uncommitted and must be delivered again: the first record of a partition in a new
+   * generation may not lie beyond the last one seen before it. Otherwise the client is rebuilt,
+   * which re-reads the committed offsets on a fresh connection.
+   */
+  private skippedAfterJoin(byPartition: Map<string, NativeMessage[]>): string | null {
+    for (const [key, messages] of byPartition) {
+      if (this.checkedSinceJoin.has(key) || messages.length === 0) continue;
+      const seen = this.seenAtJoin.get(key);
+      const floor = this.floors.get(key);
+      const first = messages[0]!.offset;
+      // Once per partition and position: records can also be gone for good (retention), and a
+      // rebuilt client that resumes at the same place again is believed.
+      const once = `${key}@${seen}`;
+      if (seen !== undefined && (floor === undefined || seen >= floor) && first > seen && !this.rebuiltFor.has(once)) {
+        this.rebuiltFor.add(once);
+        return `the client resumed ${key.replace('\u0000', '/')} at offset ${first}, past uncommitted records (up to ${seen}); rebuilding`;
+      }
+      this.checkedSinceJoin.add(key);
+    }
+    return null;
   }
 
   /**
@@ -340,8 +377,17 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         if (handed !== undefined && m.offset < handed) continue;
         let list = byPartition.get(key);
         if (!list) byPartition.set(key, (list = []));
-        if (list.length > 0 && m.offset <= list[list.length - 1]!.offset) continue;
         list.push(m);
+      }
+      for (const [key, list] of byPartition) {
+        list.sort((x, y) => (x.offset < y.offset ? -1 : x.offset > y.offset ? 1 : 0));
+        byPartition.set(key, list.filter((m, i) => i === 0 || m.offset !== list[i - 1]!.offset));
+      }
+      const gap = this.skippedAfterJoin(byPartition);
+      if (gap !== null) {
+        process.emitWarning(gap, { code: 'SENTINEL_CONSUMER_REBUILD' });
+        this.broken = new Error(gap);
+        continue;
       }
       if (!this.running) return;
       const generation = this.generation;
