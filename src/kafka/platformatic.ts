@@ -124,6 +124,21 @@ export function createPlatformaticTransactionalProducer(settings: PlatformaticSe
   return new PlatformaticTransactionalProducer(settings, transactionalId);
 }
 
+/**
+ * The client stamps each record with the group's generation, member id and coordinator as they
+ * were when it was fetched; a transactional offset commit is sent to that coordinator. A record
+ * fetched while the client had lost its coordinator (after a network cut) carries none, and every
+ * retry of its batch would fail the same way. The generation and member id stay as stamped (they
+ * fence a stale batch); the coordinator is read when the commit is made.
+ */
+function withLiveCoordinator(m: NativeMessage, coordinator: () => number | null | undefined): NativeMessage {
+  const stamped = (m.metadata as { consumer?: Record<string, unknown> } | undefined)?.consumer;
+  if (!stamped) return m;
+  const consumer = { ...stamped };
+  Object.defineProperty(consumer, 'coordinatorId', { enumerable: true, get: () => coordinator() ?? stamped.coordinatorId });
+  return Object.assign(Object.create(Object.getPrototypeOf(m) as object) as NativeMessage, m, { metadata: { ...m.metadata, consumer } });
+}
+
 function toIncoming(m: NativeMessage): IncomingMessage {
   const headers: Record<string, string> = {};
   for (const [k, v] of m.headers) headers[k.toString()] = v.toString();
@@ -399,7 +414,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         batches.push({
           topic: first.topic,
           partition: first.partition,
-          messages: messages.map(toIncoming),
+          messages: messages.map((m) => toIncoming(withLiveCoordinator(m, () => this.consumer.coordinatorId))),
           heartbeat: async () => {},
           isRunning: () => this.running && this.isCurrent(first),
           resolveOffset: () => {},
