@@ -173,6 +173,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   private readonly settings: PlatformaticSettings;
   /** Set when the stream failed or ended while running: the client is rebuilt before going on. */
   private broken: unknown = null;
+  private stopped = false;
   private readonly options: ConsumerOptions;
   private readonly maxBuffered = 5000;
   private buffer: NativeMessage[] = [];
@@ -291,7 +292,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     const topics = assignments.filter((a) => a.partitions.length > 0).map((a) => ({ name: a.topic, partitionIndexes: a.partitions }));
     if (topics.length === 0) return;
     const deadline = Date.now() + 120_000;
-    while (this.running || this.stream === null) {
+    while (!this.stopped && (this.running || this.stream === null)) {
       try {
         const groups = await this.admin.listConsumerGroupOffsets({ groups: [{ groupId: this.options.groupId, topics }], requireStable: true });
         for (const topic of groups[0]?.topics ?? []) {
@@ -472,13 +473,17 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     // join finish first (bounded), then leave the group properly.
     await Promise.race([this.joinedOnce, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
     this.running = false;
+    this.stopped = true;
     this.wake?.();
-    await this.loop.catch(() => {});
+    // Every step is bounded: a client caught mid-rebuild or mid-join must not hold a shutdown forever.
+    const bounded = (work: Promise<unknown> | null | undefined, ms = 15_000) =>
+      Promise.race([Promise.resolve(work).catch(() => {}), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+    await bounded(this.loop);
     if (this.pendingCommits.size > 0) this.committing ??= this.flushCommits();
-    await this.committing;
-    await this.stream?.close().catch(() => {});
-    await this.consumer.close(true).catch(() => {});
-    await this.admin.close().catch(() => {});
+    await bounded(this.committing);
+    await bounded(this.stream?.close());
+    await bounded(this.consumer.close(true));
+    await bounded(this.admin.close());
     this.stream = null;
   }
 
