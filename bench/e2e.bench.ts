@@ -23,6 +23,7 @@ import type { EventCodec } from '../src/serde/codec.ts';
 import { HttpSchemaRegistry, valueSubject } from '../src/serde/registry.ts';
 import { startServiceProcess, type ServiceProcess } from '../test/support/service-process.ts';
 import { benchBus, benchConfig, createRawTopic } from './lib/infra.ts';
+import { paced } from './lib/load.ts';
 import { RESULTS_DIR, writeReport, type Headline } from './lib/report.ts';
 import { fmt, fmtInt, nowMs, summarize, type Summary } from './lib/stats.ts';
 import { lineChart } from './lib/svg.ts';
@@ -157,27 +158,19 @@ let sequence = 0;
 async function drive(url: string, rate: number, seconds: number): Promise<{ sent: Sent[]; errors: number; sendSeconds: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const target = new URL(url);
-  const total = Math.round(rate * seconds);
   const sent: Sent[] = [];
   let errors = 0;
-  const start = nowMs();
-  const pending: Array<Promise<void>> = [];
-  for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / rate;
-    const wait = due - nowMs();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+  const { sendSeconds } = await paced(rate, seconds, (_i, due) => {
     const n = sequence++;
     // 2,000 requesters: each sends a few intents per phase (the velocity rule may raise risk to medium, still allowed).
     const body = JSON.stringify({ userId: `bench-${run}-agent-${n % 2000}`, toolCall: { tool: 'command_run', arguments: { host: `host-${n % 50}`, command: 'uptime' } } });
-    pending.push(post(agent, target, body).then((res) => {
+    return post(agent, target, body).then((res) => {
       const acked = nowMs();
       let intentId: string | null = null;
       if (res.status === 202) intentId = (JSON.parse(res.body) as { intentId?: string }).intentId ?? null;
       sent.push({ due, acked, intentId, status: res.status });
-    }, () => { errors++; }));
-  }
-  const sendSeconds = (nowMs() - start) / 1000;
-  await Promise.all(pending);
+    }, () => { errors++; });
+  });
   agent.destroy();
   return { sent, errors, sendSeconds };
 }

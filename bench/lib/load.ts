@@ -24,27 +24,37 @@ function request(agent: http.Agent, target: HttpTarget, i: number): Promise<numb
 
 export interface LoadResult { latency: Summary; requests: number; errors: number; statuses: Record<string, number>; achievedRate: number }
 
-export async function openLoop(target: HttpTarget, rate: number, seconds: number, maxSockets = 256): Promise<LoadResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets });
+/**
+ * Open-loop pacing: fires request i at start + i/rate whatever earlier requests are doing (a
+ * closed loop would hide queueing delay), then waits for all of them. `fire` gets the time the
+ * request was due, which latencies are measured from.
+ */
+export async function paced(rate: number, seconds: number, fire: (index: number, dueMs: number) => Promise<void>): Promise<{ total: number; sendSeconds: number; elapsedSeconds: number }> {
   const total = Math.round(rate * seconds);
-  const latencies: number[] = [];
-  const statuses: Record<string, number> = {};
-  let errors = 0;
   const start = nowMs();
   const pending: Array<Promise<void>> = [];
   for (let i = 0; i < total; i++) {
     const due = start + (i * 1000) / rate;
     const wait = due - nowMs();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    pending.push(request(agent, target, i).then((status) => {
-      latencies.push(nowMs() - due);
-      statuses[status] = (statuses[status] ?? 0) + 1;
-    }, () => { errors++; }));
+    pending.push(fire(i, due));
   }
+  const sendSeconds = (nowMs() - start) / 1000;
   await Promise.all(pending);
-  const elapsed = (nowMs() - start) / 1000;
+  return { total, sendSeconds, elapsedSeconds: (nowMs() - start) / 1000 };
+}
+
+export async function openLoop(target: HttpTarget, rate: number, seconds: number, maxSockets = 256): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets });
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  let errors = 0;
+  const { total, elapsedSeconds } = await paced(rate, seconds, (i, due) => request(agent, target, i).then((status) => {
+    latencies.push(nowMs() - due);
+    statuses[status] = (statuses[status] ?? 0) + 1;
+  }, () => { errors++; }));
   agent.destroy();
-  return { latency: summarize(latencies), requests: total, errors, statuses, achievedRate: total / elapsed };
+  return { latency: summarize(latencies), requests: total, errors, statuses, achievedRate: total / elapsedSeconds };
 }
 
 export async function closedLoop(target: HttpTarget, connections: number, seconds: number): Promise<LoadResult> {

@@ -28,7 +28,7 @@ export function createMessaging(settings: { brokers: string[]; clientId: string;
       admin: () => createAdmin(kafka),
     };
   }
-  const platformatic = { brokers: settings.brokers, clientId: settings.clientId };
+  const platformatic = { brokers: settings.brokers, clientId: settings.clientId, logger: settings.logger };
   return {
     client: 'platformatic',
     producer: (options) => createPlatformaticProducer(platformatic, options),

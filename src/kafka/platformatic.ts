@@ -7,6 +7,7 @@ import {
   type Message,
 } from '@platformatic/kafka';
 import { BatchingProducer } from './batching.ts';
+import type { Logger } from '../observability/log.ts';
 import { asMessagingError } from './errors.ts';
 import { chunkBySize, MAX_REQUEST_BYTES } from './limits.ts';
 import type {
@@ -14,7 +15,7 @@ import type {
 } from './types.ts';
 import type { ConsumerOptions } from './kafkajs.ts';
 
-export interface PlatformaticSettings { brokers: string[]; clientId: string; timeoutMs?: number }
+export interface PlatformaticSettings { brokers: string[]; clientId: string; timeoutMs?: number; logger?: Logger }
 
 type NativeMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 
@@ -64,7 +65,11 @@ export function createPlatformaticProducer(settings: PlatformaticSettings, optio
 class PlatformaticTransactionalProducer implements TransactionalProducer {
   private producer: Producer<Buffer, Buffer, Buffer, Buffer>;
   private readonly create: () => Producer<Buffer, Buffer, Buffer, Buffer>;
+  private readonly logger: Logger | undefined;
+  private readonly transactionalId: string;
   constructor(settings: PlatformaticSettings, transactionalId: string) {
+    this.logger = settings.logger;
+    this.transactionalId = transactionalId;
     // KIP-360: a producer without state must ask for an id with -1/-1. The client's default of 0/0
     // makes the broker refuse a restarted instance (same transactional id) as fenced.
     // The client uses `timeout` as the transaction timeout too: an instance that dies mid-transaction
@@ -105,6 +110,13 @@ class PlatformaticTransactionalProducer implements TransactionalProducer {
       }
       if (beforeCommit) await beforeCommit();
       await transaction.commit();
+      if (this.logger?.isLevelEnabled('debug')) {
+        const committed = offsets.map((o) => {
+          const stamped = ((o.lastMessage?.native as NativeMessage | undefined)?.metadata as { consumer?: { generationId?: number } } | undefined)?.consumer;
+          return `${o.topic}/${o.partition}@${o.offset} (generation ${stamped?.generationId})`;
+        });
+        this.logger.debug({ transactionalId: this.transactionalId, groupId, outputs: messages.length, committed }, 'transaction committed');
+      }
     } catch (error) {
       // Whatever failed, the producer's idempotence state (sequence numbers, epoch) may no longer
       // match the broker's after a partial produce; a new producer re-initialises and bumps the
@@ -195,7 +207,8 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   private readonly pendingCommits = new Map<string, { topic: string; partition: number; offset: bigint; leaderEpoch: number }>();
   private committing: Promise<void> | null = null;
   private readonly admin: Admin;
-  private readonly floors = new Map<string, bigint>();
+  /** Stable committed offsets of the current generation's partitions: records below them are done. */
+  private floors = new Map<string, bigint>();
   private floorsReady: Promise<void> = Promise.resolve();
 
   constructor(settings: PlatformaticSettings, options: ConsumerOptions) {
@@ -231,7 +244,8 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       this.seenAtJoin = new Map(this.lastSeen);
       this.checkedSinceJoin.clear();
       this.buffer = this.buffer.filter((m) => this.isCurrent(m));
-      this.floorsReady = this.loadStableFloors(payload.assignments ?? []);
+      this.floorsReady = this.loadStableFloors(payload.assignments ?? [], this.generation);
+      this.settings.logger?.info({ groupId: options.groupId, generation: this.generation, assignments: payload.assignments ?? [] }, 'consumer group joined');
       this.markJoined();
     });
     return consumer;
@@ -287,23 +301,36 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     }
   }
 
-  private async loadStableFloors(assignments: Array<{ topic: string; partitions: number[] }>): Promise<void> {
-    this.floors.clear();
+  /**
+   * Reads the stable committed offsets of a generation's assignment. They replace the floors only
+   * when complete and only if no newer join happened meanwhile, so records are never filtered with
+   * a half-loaded or another generation's floors. It never gives up while running: a consumer that
+   * stopped over a long outage would stop its service.
+   */
+  private async loadStableFloors(assignments: Array<{ topic: string; partitions: number[] }>, generation: number): Promise<void> {
     const topics = assignments.filter((a) => a.partitions.length > 0).map((a) => ({ name: a.topic, partitionIndexes: a.partitions }));
-    if (topics.length === 0) return;
-    const deadline = Date.now() + 120_000;
-    while (!this.stopped && (this.running || this.stream === null)) {
+    const floors = new Map<string, bigint>();
+    const since = Date.now();
+    let warned = false;
+    while (topics.length > 0 && !this.stopped && (this.running || this.stream === null) && this.generation === generation) {
       try {
         const groups = await this.admin.listConsumerGroupOffsets({ groups: [{ groupId: this.options.groupId, topics }], requireStable: true });
         for (const topic of groups[0]?.topics ?? []) {
-          for (const p of topic.partitions) if (p.committedOffset >= 0n) this.floors.set(`${topic.name}\u0000${p.partitionIndex}`, p.committedOffset);
+          for (const p of topic.partitions) if (p.committedOffset >= 0n) floors.set(`${topic.name}\u0000${p.partitionIndex}`, p.committedOffset);
         }
-        return;
+        break;
       } catch (error) {
         // UNSTABLE_OFFSET_COMMIT while a transaction is pending (or an outage): wait and ask again.
-        if (Date.now() > deadline) throw asMessagingError(error, 'committed offsets stayed unstable');
+        if (!warned && Date.now() - since > 60_000) {
+          warned = true;
+          process.emitWarning(`committed offsets of group ${this.options.groupId} still unavailable after 60 s: ${asMessagingError(error, 'offset fetch').message}`, { code: 'SENTINEL_OFFSETS_UNSTABLE' });
+        }
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
+    }
+    if (this.generation === generation) {
+      this.floors = floors;
+      this.settings.logger?.debug({ groupId: this.options.groupId, generation, floors: Object.fromEntries([...floors].map(([k, v]) => [k.replace('\u0000', '/'), v.toString()])) }, 'stable committed offsets loaded');
     }
   }
 
@@ -377,7 +404,12 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         this.wake = null;
         continue;
       }
-      await this.floorsReady;
+      // The floors of the generation now current (a join during the wait starts another load).
+      for (let ready = this.floorsReady; ; ready = this.floorsReady) {
+        await ready;
+        if (ready === this.floorsReady) break;
+      }
+      if (this.broken !== null || !this.running) continue;
       const taken = this.buffer;
       this.buffer = [];
       if (this.stream?.isPaused()) this.stream.resume();
@@ -402,6 +434,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       const gap = this.skippedAfterJoin(byPartition);
       if (gap !== null) {
         process.emitWarning(gap, { code: 'SENTINEL_CONSUMER_REBUILD' });
+        this.settings.logger?.warn({ groupId: this.options.groupId, generation: this.generation }, gap);
         this.broken = new Error(gap);
         continue;
       }

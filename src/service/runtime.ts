@@ -82,7 +82,21 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     const applied = await migrate(pg);
     if (applied.length > 0) logger.info({ applied }, 'database migrations applied');
     const pool = pg;
-    readiness.push({ name: 'postgres', check: async () => { await pool.query('SELECT 1'); } });
+    readiness.push({
+      name: 'postgres',
+      check: async () => {
+        // The pool's state explains a failure (an exhausted pool looks like a slow database).
+        let timer: NodeJS.Timeout | undefined;
+        const slow = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('no answer within 1.8 s')), 1800); });
+        try {
+          await Promise.race([pool.query('SELECT 1'), slow]);
+        } catch (error) {
+          throw new Error(`${(error as Error).message} (pool: ${pool.totalCount} connections, ${pool.idleCount} idle, ${pool.waitingCount} waiting)`, { cause: error });
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+    });
     closers.push(() => pool.end());
   }
   let redis: Redis | null = null;

@@ -182,7 +182,17 @@ async function runScenario(scenario: Scenario): Promise<void> {
   await scenario.heal();
   await sending;
   const all = Object.keys(SERVICES) as ServiceName[];
-  await waitFor(async () => Object.values(await readiness(all)).every((s) => s === 200), { timeoutMs: 90_000, intervalMs: 500, what: 'every service ready again' });
+  let statuses: Record<string, number> = {};
+  await waitFor(async () => Object.values(statuses = await readiness(all)).every((s) => s === 200), { timeoutMs: 90_000, intervalMs: 500, what: 'every service ready again' })
+    .catch(async (error: unknown) => {
+      for (const [name, status] of Object.entries(statuses)) {
+        if (status === 200) continue;
+        const body = await fetch(`${running.get(name as ServiceName)!.url}/ready`).then((r) => r.text(), (e: Error) => e.message);
+        const { child } = running.get(name as ServiceName)!;
+        process.stdout.write(`--- ${name} not ready (${status}; exit code ${child.exitCode}, signal ${child.signalCode}): ${body}\n${running.get(name as ServiceName)!.log().split('\n').slice(-40).join('\n')}\n`);
+      }
+      throw error;
+    });
   const readyAfter = (Date.now() - healedAt) / 1000;
 
   const records = await readExecutions(120_000, seenApprovals + count);

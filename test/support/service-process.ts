@@ -24,7 +24,7 @@ export async function startServiceProcess(main: string, port: number, env: Recor
     env: { ...process.env, LOG_LEVEL: 'warn', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const keep = (chunk: Buffer) => { lines.push(chunk.toString()); if (lines.length > 2000) lines.shift(); };
+  const keep = (chunk: Buffer) => { lines.push(chunk.toString()); if (lines.length > 10_000) lines.shift(); };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   const url = `http://127.0.0.1:${port}`;

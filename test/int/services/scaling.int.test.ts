@@ -17,7 +17,8 @@ test('policy consumer group: adding an instance spreads the partitions; SIGKILLi
   const config = await requireServices('kafka', 'registry', 'postgres', 'redis');
   const bus = await createTestBus(t, config);
   const codec = await bus.codec();
-  const env = { TOPIC_PREFIX: bus.prefix, POSTGRES_DB: POLICY_TEST_DB, REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`, KAFKA_CLIENT: config.kafka.client };
+  // debug: each instance logs its group joins, stable offsets, committed transactions and handled events (printed on a duplicate)
+  const env = { LOG_LEVEL: 'debug', TOPIC_PREFIX: bus.prefix, POSTGRES_DB: POLICY_TEST_DB, REDIS_KEY_PREFIX: `test:${randomBytes(4).toString('hex')}:`, KAFKA_CLIENT: config.kafka.client };
   const partitions = (url: string) => scrapeMetric(url, 'sentinel_consumer_assigned_partitions', { topic: bus.topicName('sentinel.intents') });
   const a = await startServiceProcess('consumers/policy/main.ts', await freePort(), { ...env, INSTANCE_ID: 'scale-a' });
   t.after(() => a.stop());
@@ -69,9 +70,20 @@ test('policy consumer group: adding an instance spreads the partitions; SIGKILLi
     perIntent.set(data.intentId, (perIntent.get(data.intentId) ?? 0) + 1);
     producers.add(metadata.producer.split('/')[1]!);
   }
+  const duplicatedCauses = new Set<string>();
   for (const record of records) {
     const { metadata, data } = DecisionMade.fromAvro((await codec.decode<Record<string, unknown>>(record.topic, record.value!)).value);
-    if ((perIntent.get(data.intentId) ?? 0) > 1) console.log('DUP', record.partition, record.offset, metadata.producer, metadata.occurredAt, data.intentId.slice(0, 8));
+    if ((perIntent.get(data.intentId) ?? 0) > 1) {
+      process.stdout.write(`DUP decision ${record.partition}@${record.offset} by ${metadata.producer} at ${metadata.occurredAt} for intent ${data.intentId} (event ${metadata.causationId})\n`);
+      duplicatedCauses.add(metadata.causationId ?? '');
+    }
+  }
+  if (duplicatedCauses.size > 0) {
+    const relevant = (line: string) => [...duplicatedCauses].some((id) => id !== '' && line.includes(id))
+      || /consumer group joined|stable committed offsets loaded|rebuilding|transaction committed|combined batch failed|retrying/.test(line);
+    for (const [name, instance] of [['A', a], ['B', b]] as const) {
+      process.stdout.write(`--- ${name}: joins, floors, commits and the duplicated events\n${instance.log().split('\n').filter(relevant).join('\n')}\n`);
+    }
   }
   const lost = sent.filter((i) => !perIntent.has(i.intentId)).length;
   const duplicated = [...perIntent.values()].filter((n) => n > 1).length;
