@@ -5,7 +5,7 @@
 // and serialisation failures between replicas are retried here; connection failures surface as
 // SNT_DEPENDENCY_UNAVAILABLE (the consumer retries the batch without committing).
 import type pg from 'pg';
-import { asDependencyError, type Pool, type PoolClient } from '../../src/db/pg.ts';
+import { asDependencyError, withTransaction, type Pool, type PoolClient } from '../../src/db/pg.ts';
 import type { ExecutionResult } from '../../src/domain/types.ts';
 import { storableText } from '../../src/policy/store/pg-history.ts';
 import type { Queryable } from './handlers/types.ts';
@@ -133,26 +133,6 @@ function tx(client: PoolClient): ExecutorTx {
   };
 }
 
-async function attempt<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  let client: PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (error) {
-    throw asDependencyError(error);
-  }
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw asDependencyError(error);
-  } finally {
-    client.release();
-  }
-}
-
 export function postgresExecutorStore(pool: Pool): ExecutorStore {
   const query = async <R extends pg.QueryResultRow>(text: string, values: unknown[]) => {
     try {
@@ -182,7 +162,7 @@ export function postgresExecutorStore(pool: Pool): ExecutorStore {
     async transaction(work) {
       for (let attemptNo = 1; ; attemptNo++) {
         try {
-          return await attempt(pool, (client) => work(tx(client)));
+          return await withTransaction(pool, (client) => work(tx(client)));
         } catch (error) {
           const code = (error as { code?: string }).code;
           if (attemptNo >= 5 || code === undefined || !RETRYABLE.has(code)) throw error;

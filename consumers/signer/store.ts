@@ -7,7 +7,7 @@
 import { envelopeFromJson, envelopeToJson, type EnvelopeJson } from '../../src/approval/dsse.ts';
 import { parseKeyRecord, serializeKeyRecord } from '../../src/approval/keys/jwks.ts';
 import { createHash } from 'node:crypto';
-import { asDependencyError, type Pool, type PoolClient } from '../../src/db/pg.ts';
+import { asDependencyError, withClient, withTransaction, type Pool, type PoolClient } from '../../src/db/pg.ts';
 import type {
   ChannelReply, Decision, HumanApprovalResponse, SignedApprovalEvent, SigningKeyRecord,
 } from '../../src/domain/types.ts';
@@ -223,49 +223,27 @@ export function postgresSignerStore(pool: Pool): SignerStore {
   };
   return {
     async withDecisions(decisionIds, work) {
-      let client: PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (error) {
-        throw asDependencyError(error);
-      }
-      try {
-        await client.query(beginWithLocks(decisionIds));
-        const result = await work(tx(client));
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw asDependencyError(error);
-      } finally {
-        client.release();
-      }
+      return withTransaction(pool, (client) => work(tx(client)), beginWithLocks(decisionIds));
     },
     async signOne(decisionId, work) {
-      let client: PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (error) {
-        throw asDependencyError(error);
-      }
-      const literal = (v: string) => client.escapeLiteral(v);
-      try {
-        // Simple-protocol multi-statement queries (values inlined as escaped literals): one round trip each.
-        const results = await client.query(
-          `${beginWithLocks([decisionId])}; ${LOAD_STATES(`ARRAY[${literal(decisionId)}]::text[]`)}; SELECT event_json FROM signer_approvals WHERE decision_id = ${literal(decisionId)}`,
-        ) as unknown as Array<{ rows: Array<Record<string, unknown>> }>;
-        const stateRows = results.at(-2)!.rows as StateRow[];
-        const approvalRow = results.at(-1)!.rows[0] as { event_json: string } | undefined;
-        const state = statesFrom([decisionId], stateRows).get(decisionId)!;
-        const { issued, result } = await work(state, approvalRow ? approvalFromJson(approvalRow.event_json) : null);
-        await client.query(issued === null ? 'COMMIT' : `${recordSignedSql(issued, literal)}; COMMIT`);
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw asDependencyError(error);
-      } finally {
-        client.release();
-      }
+      return withClient(pool, async (client) => {
+        const literal = (v: string) => client.escapeLiteral(v);
+        try {
+          // Simple-protocol multi-statement queries (values inlined as escaped literals): one round trip each.
+          const results = await client.query(
+            `${beginWithLocks([decisionId])}; ${LOAD_STATES(`ARRAY[${literal(decisionId)}]::text[]`)}; SELECT event_json FROM signer_approvals WHERE decision_id = ${literal(decisionId)}`,
+          ) as unknown as Array<{ rows: Array<Record<string, unknown>> }>;
+          const stateRows = results.at(-2)!.rows as StateRow[];
+          const approvalRow = results.at(-1)!.rows[0] as { event_json: string } | undefined;
+          const state = statesFrom([decisionId], stateRows).get(decisionId)!;
+          const { issued, result } = await work(state, approvalRow ? approvalFromJson(approvalRow.event_json) : null);
+          await client.query(issued === null ? 'COMMIT' : `${recordSignedSql(issued, literal)}; COMMIT`);
+          return result;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw asDependencyError(error);
+        }
+      });
     },
     async approvalOf(decisionId) {
       const [row] = await query<{ event_json: string }>('SELECT event_json FROM signer_approvals WHERE decision_id = $1', [decisionId]);

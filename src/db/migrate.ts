@@ -5,6 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { withClient } from './pg.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 const LOCK_KEY = 0x5e171e1; // arbitrary, constant
@@ -34,36 +35,36 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
 /** Applies pending migrations; refuses to run if an applied migration's file has changed. Returns what it applied. */
 export async function migrate(pool: pg.Pool, dir?: string): Promise<string[]> {
   const migrations = await loadMigrations(dir);
-  const client = await pool.connect();
-  try {
-    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const applied = new Map<number, string>();
-    for (const row of (await client.query<{ version: number; checksum: string }>('SELECT version, checksum FROM schema_migrations')).rows) {
-      applied.set(row.version, row.checksum);
-    }
-    const done: string[] = [];
-    for (const m of migrations) {
-      const checksum = applied.get(m.version);
-      if (checksum !== undefined) {
-        if (checksum !== m.checksum) throw new Error(`migration ${m.version}_${m.name} was changed after it was applied`);
-        continue;
+  return withClient(pool, async (client) => {
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      const applied = new Map<number, string>();
+      for (const row of (await client.query<{ version: number; checksum: string }>('SELECT version, checksum FROM schema_migrations')).rows) {
+        applied.set(row.version, row.checksum);
       }
-      await client.query('BEGIN');
-      try {
-        await client.query(m.sql);
-        await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, m.checksum]);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK');
-        throw new Error(`migration ${m.version}_${m.name} failed: ${(error as Error).message}`, { cause: error });
+      const done: string[] = [];
+      for (const m of migrations) {
+        const checksum = applied.get(m.version);
+        if (checksum !== undefined) {
+          if (checksum !== m.checksum) throw new Error(`migration ${m.version}_${m.name} was changed after it was applied`);
+          continue;
+        }
+        await client.query('BEGIN');
+        try {
+          await client.query(m.sql);
+          await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, m.checksum]);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw new Error(`migration ${m.version}_${m.name} failed: ${(error as Error).message}`, { cause: error });
+        }
+        done.push(`${m.version}_${m.name}`);
       }
-      done.push(`${m.version}_${m.name}`);
+      return done;
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => {});
     }
-    return done;
-  } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => {});
-    client.release();
-  }
+  });
 }

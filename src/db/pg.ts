@@ -37,30 +37,49 @@ export function asDependencyError(error: unknown, what = 'PostgreSQL'): unknown 
     : error;
 }
 
-/** Runs `work` in a transaction; rolls back on any error. Connection failures become SNT_DEPENDENCY_UNAVAILABLE. */
-export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` with a client checked out of the pool. While checked out, a client has no listener
+ * for its 'error' event (the pool listens only while it is idle), and the driver emits one when the
+ * server goes away (a restart, a terminated backend) even mid-query: unheard, it would crash the
+ * process. It is heard here, and a client whose connection failed is destroyed, not pooled again.
+ */
+export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   let client: pg.PoolClient;
   try {
     client = await pool.connect();
   } catch (error) {
     throw asDependencyError(error);
   }
+  let connectionError: Error | undefined;
+  const onError = (error: Error) => { connectionError ??= error; };
+  client.on('error', onError);
   try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw asDependencyError(error);
+    return await work(client);
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(connectionError);
   }
+}
+
+/** Runs `work` in a transaction; rolls back on any error. Connection failures become SNT_DEPENDENCY_UNAVAILABLE. */
+export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  return withClient(pool, async (client) => {
+    try {
+      await client.query(begin);
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw asDependencyError(error);
+    }
+  });
 }
 
 /** Creates the database if it does not exist (connects to the maintenance database "postgres"). */
 export async function ensureDatabase(settings: Config['postgres']): Promise<void> {
   const admin = new pg.Client({ ...settings, database: 'postgres', password: settings.password || undefined });
+  admin.on('error', () => {}); // a lost connection fails the pending query instead
   await admin.connect();
   try {
     const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [settings.database]);
