@@ -7,6 +7,7 @@ import { validateActionSchema, fieldProblems, validationError } from '../../src/
 import { CHANNEL_NAMES, type Action, type Intent } from '../../src/domain/types.ts';
 import { SentinelError } from '../../src/errors/index.ts';
 import { decide, deriveDecisionId, type CompiledRuleSet, type ContextStore, type HistoryStore } from '../../src/policy/index.ts';
+import { CoalescingContextLoader } from '../../src/policy/store/coalescing.ts';
 import type { ContextNotes } from './notes.ts';
 
 const principal = {
@@ -80,11 +81,12 @@ export interface PolicyApiDependencies {
 }
 
 export function registerPolicyRoutes(app: FastifyInstance, deps: PolicyApiDependencies): void {
+  // Requests arriving together share one context load (one PostgreSQL query, one Redis round trip).
+  const contexts = new CoalescingContextLoader(deps.store, deps.clock);
   const evaluate = async (body: AssessBody) => {
-    const now = deps.clock();
-    const intent = intentFromRequest(body, now);
-    const { context } = await deps.store.load(intent, now);
-    return decide(intent, context, deps.ruleSet(), { now, decisionId: deriveDecisionId(intent.intentId) });
+    const intent = intentFromRequest(body, deps.clock());
+    const { loaded, now } = await contexts.load(intent);
+    return decide(intent, loaded.context, deps.ruleSet(), { now, decisionId: deriveDecisionId(intent.intentId) });
   };
 
   app.post('/api/assess-risk', { config: { auth: 'api-key' }, schema: { body: assessBody } }, async (request) => {
