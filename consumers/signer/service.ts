@@ -114,6 +114,8 @@ export async function buildSignerService(runtime: Runtime, overrides: SignerServ
     logger,
     metrics: runnerMetrics(metrics, groupId),
     clock,
+    // Safe: each handler call locks its decisions in PostgreSQL (sorted, so calls cannot deadlock).
+    concurrentPartitions: true,
     ...(overrides.beforeCommit ? { beforeCommit: overrides.beforeCommit } : {}),
     handler: createSignerHandler({
       store, keys, settings, roles: () => roles, clock, nonce, onSigned,

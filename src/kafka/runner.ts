@@ -76,6 +76,12 @@ export interface RunnerOptions {
   /** Attempts for failures of unknown class before a record is dead-lettered. */
   maxUnknownAttempts?: number;
   backoff?: { initialMs: number; maxMs: number };
+  /**
+   * Whether the partitions of a combined batch may be handled at the same time (each partition's
+   * events still in order, in one handler call). Only for handlers safe under concurrency (the
+   * signer locks its decisions in PostgreSQL); the default handles them one after the other.
+   */
+  concurrentPartitions?: boolean;
   /** Fault injection for tests: runs after outputs are written and before the offset commit. */
   beforeCommit?: (batch: { topic: string; partition: number; outputs: number }) => Promise<void>;
 }
@@ -134,7 +140,8 @@ export class ConsumerRunner {
     const started = performance.now();
     const prepared: Array<{ outgoing: OutgoingMessage[]; outputs: number }> = [];
     try {
-      for (const batch of live) prepared.push(await this.prepare(batch, batch.messages));
+      if (this.options.concurrentPartitions) prepared.push(...await Promise.all(live.map((batch) => this.prepare(batch, batch.messages))));
+      else for (const batch of live) prepared.push(await this.prepare(batch, batch.messages));
       if (this.stopping || !live.every((batch) => batch.isRunning())) throw new StoppedError('a partition was revoked while its batch was prepared');
       await this.commitTogether(live, prepared);
     } catch (error) {
