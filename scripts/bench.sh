@@ -12,7 +12,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 bash scripts/setup-extras.sh
 started_infra=0
-if ! bash scripts/infra.sh status | grep -q '^kafka: running'; then bash scripts/infra.sh up; started_infra=1; fi
+# The status is read whole first: `status | grep -q` under pipefail fails when grep stops reading early.
+infra_status=$(bash scripts/infra.sh status || true)
+if ! grep -q '^kafka: running' <<< "$infra_status"; then bash scripts/infra.sh up; started_infra=1; fi
 trap '[ "$started_infra" = 1 ] && bash scripts/infra.sh down' EXIT
 set -a; source .state/env; set +a
 export NODE_OPTIONS="${NODE_OPTIONS:-} --disable-warning=TimeoutNegativeWarning"

@@ -25,7 +25,9 @@ if [ "${CI:-}" = "true" ]; then
 fi
 
 started_infra=0
-if ! bash scripts/infra.sh status | grep -q '^kafka: running' || ! bash scripts/infra.sh status | grep -q '^registry: running'; then
+# The status is read whole first: `status | grep -q` under pipefail fails when grep stops reading early.
+infra_status=$(bash scripts/infra.sh status || true)
+if ! grep -q '^kafka: running' <<< "$infra_status" || ! grep -q '^registry: running' <<< "$infra_status"; then
   bash scripts/infra.sh up --fresh
   started_infra=1
 fi

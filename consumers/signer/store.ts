@@ -49,7 +49,9 @@ export interface SignerStore {
   /**
    * One decision, in as few round trips as PostgreSQL allows (for POST /sign): BEGIN, its lock and
    * its state in one; then `work` decides; then the approval it issued (if any) is stored, the
-   * decision marked signed and the transaction committed, in one more. A throw rolls back.
+   * decision marked signed and the transaction committed, in one more. Calls made together share
+   * that transaction (each `work` in arrival order); a `work` that throws rejects its own call and
+   * issues nothing, a database failure rejects them all.
    */
   signOne<T>(decisionId: string, work: (state: DecisionState, approval: SignedApprovalEvent | null) => Promise<{ issued: IssuedApproval | null; result: T }>): Promise<T>;
   /** The approval issued for a decision, if any (one query, no lock: approvals never change). */
@@ -213,6 +215,13 @@ function tx(client: PoolClient): SignerTx {
   };
 }
 
+interface SignRequest {
+  decisionId: string;
+  work: (state: DecisionState, approval: SignedApprovalEvent | null) => Promise<{ issued: IssuedApproval | null; result: unknown }>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
 export function postgresSignerStore(pool: Pool): SignerStore {
   const query = async <R extends Record<string, unknown>>(text: string, values: unknown[] = []) => {
     try {
@@ -221,27 +230,71 @@ export function postgresSignerStore(pool: Pool): SignerStore {
       throw asDependencyError(error);
     }
   };
+
+  // signOne calls made together (concurrent POST /sign requests) share one transaction of two round
+  // trips: BEGIN, their locks, states and approvals; then each request's work, in arrival order (a
+  // later request for the same decision sees the approval an earlier one issued); then every issued
+  // approval stored, its decision marked signed, and COMMIT. A request whose work throws gets its
+  // error and issues nothing; the others are unaffected. A database failure fails them all.
+  const signQueue: SignRequest[] = [];
+  let signScheduled = false;
+  const signBatch = async (batch: SignRequest[]): Promise<void> => {
+    const ids = [...new Set(batch.map((r) => r.decisionId))];
+    const settled: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      await withClient(pool, async (client) => {
+        const literal = (v: string) => client.escapeLiteral(v);
+        const idArray = `ARRAY[${ids.map(literal).join(',')}]::text[]`;
+        try {
+          // Simple-protocol multi-statement queries (values inlined as escaped literals): one round trip each.
+          const results = await client.query(
+            `${beginWithLocks(ids)}; ${LOAD_STATES(idArray)}; SELECT decision_id, event_json FROM signer_approvals WHERE decision_id = ANY(${idArray})`,
+          ) as unknown as Array<{ rows: Array<Record<string, unknown>> }>;
+          const states = statesFrom(ids, results.at(-2)!.rows as StateRow[]);
+          const approvals = new Map<string, SignedApprovalEvent>();
+          for (const row of results.at(-1)!.rows as Array<{ decision_id: string; event_json: string }>) approvals.set(row.decision_id, approvalFromJson(row.event_json));
+          const issuedNow: IssuedApproval[] = [];
+          for (const request of batch) {
+            try {
+              const { issued, result } = await request.work(states.get(request.decisionId)!, approvals.get(request.decisionId) ?? null);
+              if (issued !== null && !approvals.has(issued.event.decisionId)) {
+                issuedNow.push(issued);
+                approvals.set(issued.event.decisionId, issued.event);
+              }
+              settled.push({ ok: true, value: result });
+            } catch (error) {
+              settled.push({ ok: false, error });
+            }
+          }
+          await client.query([...issuedNow.map((i) => recordSignedSql(i, literal)), 'COMMIT'].join('; '));
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw asDependencyError(error);
+        }
+      });
+    } catch (error) {
+      for (const request of batch) request.reject(error);
+      return;
+    }
+    batch.forEach((request, i) => {
+      const outcome = settled[i]!;
+      if (outcome.ok) request.resolve(outcome.value);
+      else request.reject(outcome.error);
+    });
+  };
   return {
     async withDecisions(decisionIds, work) {
       return withTransaction(pool, (client) => work(tx(client)), beginWithLocks(decisionIds));
     },
-    async signOne(decisionId, work) {
-      return withClient(pool, async (client) => {
-        const literal = (v: string) => client.escapeLiteral(v);
-        try {
-          // Simple-protocol multi-statement queries (values inlined as escaped literals): one round trip each.
-          const results = await client.query(
-            `${beginWithLocks([decisionId])}; ${LOAD_STATES(`ARRAY[${literal(decisionId)}]::text[]`)}; SELECT event_json FROM signer_approvals WHERE decision_id = ${literal(decisionId)}`,
-          ) as unknown as Array<{ rows: Array<Record<string, unknown>> }>;
-          const stateRows = results.at(-2)!.rows as StateRow[];
-          const approvalRow = results.at(-1)!.rows[0] as { event_json: string } | undefined;
-          const state = statesFrom([decisionId], stateRows).get(decisionId)!;
-          const { issued, result } = await work(state, approvalRow ? approvalFromJson(approvalRow.event_json) : null);
-          await client.query(issued === null ? 'COMMIT' : `${recordSignedSql(issued, literal)}; COMMIT`);
-          return result;
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => {});
-          throw asDependencyError(error);
+    signOne(decisionId, work) {
+      return new Promise((resolve, reject) => {
+        signQueue.push({ decisionId, work: work as SignRequest['work'], resolve: resolve as SignRequest['resolve'], reject });
+        if (!signScheduled) {
+          signScheduled = true;
+          setImmediate(() => {
+            signScheduled = false;
+            void signBatch(signQueue.splice(0, signQueue.length));
+          });
         }
       });
     },

@@ -235,6 +235,27 @@ test('HTTP: POST /sign only returns or issues what the stored decision permits; 
   const freshEvent = { approvalId: fresh.approvalId, intentId: held.intentId, decisionId: held.decisionId, conversation: held.conversation, action: held.action, envelope: envelopeFromJsonOrThrow(fresh.envelope) };
   assert.ok(verifyWith(watch.keys.map((k) => k.data), freshEvent).ok);
 
+  // Concurrent requests share one transaction: each held decision is signed once (both of its
+  // requests get the same envelope); a refused request in the same batch changes nothing for the others.
+  const heldMany = Array.from({ length: 6 }, (_, i) => testDecision(`${label}-many-${i}`));
+  await service.store.withDecisions(heldMany.map((d) => d.decisionId), (tx) => tx.saveDecisions(heldMany.map((decision) => ({ decision, status: 'pending' as const, statusCode: null }))));
+  const answers = await Promise.all([
+    sign({ decisionId: heldMany[0]!.decisionId, action: { ...heldMany[0]!.action, amountMinor: 1 } }),
+    ...heldMany.flatMap((d) => [sign({ decisionId: d.decisionId }), sign({ decisionId: d.decisionId, action: d.action })]),
+    sign({ decisionId: `${label}-never-seen` }),
+    sign({ decisionId: deny.decisionId }),
+  ]);
+  const bodies = await Promise.all(answers.map(async (r) => ({ status: r.status, json: (await r.json()) as { approvalId?: string; envelope?: unknown; error?: { code: string } } })));
+  assert.deepEqual([bodies[0]!.status, bodies[0]!.json.error?.code], [403, 'SNT_SIGN_DIGEST_MISMATCH']);
+  assert.deepEqual(bodies.slice(-2).map((b) => [b.status, b.json.error?.code]), [[404, 'SNT_NOT_FOUND'], [403, 'SNT_SIGN_NOT_PERMITTED']]);
+  heldMany.forEach((d, i) => {
+    const [first, second] = [bodies[1 + 2 * i]!, bodies[2 + 2 * i]!];
+    assert.deepEqual([first.status, second.status], [200, 200], d.decisionId);
+    assert.equal(first.json.approvalId, approvalIdFor(d.decisionId));
+    assert.deepEqual(second.json.envelope, first.json.envelope, 'one signature per decision');
+  });
+  for (const d of heldMany) assert.equal((await service.store.approvalOf(d.decisionId))?.approvalId, approvalIdFor(d.decisionId), 'stored');
+
   // /verify: GET with the base64url of the envelope JSON, POST with the JSON body.
   const b64 = Buffer.from(JSON.stringify(signed.envelope)).toString('base64url');
   const get = (await (await fetch(`${url}/verify?approval=${b64}`)).json()) as { valid: boolean; keyId: string; bindingChecked: boolean; approvalId: string };
