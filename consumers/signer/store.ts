@@ -7,6 +7,7 @@
 import { envelopeFromJson, envelopeToJson, type EnvelopeJson } from '../../src/approval/dsse.ts';
 import { parseKeyRecord, serializeKeyRecord } from '../../src/approval/keys/jwks.ts';
 import { createHash } from 'node:crypto';
+import { perTurn, type Settled } from '../../src/batching/per-turn.ts';
 import { asDependencyError, withClient, withTransaction, type Pool, type PoolClient } from '../../src/db/pg.ts';
 import type {
   ChannelReply, Decision, HumanApprovalResponse, SignedApprovalEvent, SigningKeyRecord,
@@ -218,8 +219,6 @@ function tx(client: PoolClient): SignerTx {
 interface SignRequest {
   decisionId: string;
   work: (state: DecisionState, approval: SignedApprovalEvent | null) => Promise<{ issued: IssuedApproval | null; result: unknown }>;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
 }
 
 export function postgresSignerStore(pool: Pool): SignerStore {
@@ -236,67 +235,47 @@ export function postgresSignerStore(pool: Pool): SignerStore {
   // later request for the same decision sees the approval an earlier one issued); then every issued
   // approval stored, its decision marked signed, and COMMIT. A request whose work throws gets its
   // error and issues nothing; the others are unaffected. A database failure fails them all.
-  const signQueue: SignRequest[] = [];
-  let signScheduled = false;
-  const signBatch = async (batch: SignRequest[]): Promise<void> => {
+  const signBatch = perTurn(async (batch: SignRequest[]) => {
     const ids = [...new Set(batch.map((r) => r.decisionId))];
-    const settled: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
-    try {
-      await withClient(pool, async (client) => {
-        const literal = (v: string) => client.escapeLiteral(v);
-        const idArray = `ARRAY[${ids.map(literal).join(',')}]::text[]`;
-        try {
-          // Simple-protocol multi-statement queries (values inlined as escaped literals): one round trip each.
-          const results = await client.query(
-            `${beginWithLocks(ids)}; ${LOAD_STATES(idArray)}; SELECT decision_id, event_json FROM signer_approvals WHERE decision_id = ANY(${idArray})`,
-          ) as unknown as Array<{ rows: Array<Record<string, unknown>> }>;
-          const states = statesFrom(ids, results.at(-2)!.rows as StateRow[]);
-          const approvals = new Map<string, SignedApprovalEvent>();
-          for (const row of results.at(-1)!.rows as Array<{ decision_id: string; event_json: string }>) approvals.set(row.decision_id, approvalFromJson(row.event_json));
-          const issuedNow: IssuedApproval[] = [];
-          for (const request of batch) {
-            try {
-              const { issued, result } = await request.work(states.get(request.decisionId)!, approvals.get(request.decisionId) ?? null);
-              if (issued !== null && !approvals.has(issued.event.decisionId)) {
-                issuedNow.push(issued);
-                approvals.set(issued.event.decisionId, issued.event);
-              }
-              settled.push({ ok: true, value: result });
-            } catch (error) {
-              settled.push({ ok: false, error });
+    const settled: Array<Settled<unknown>> = [];
+    await withClient(pool, async (client) => {
+      const literal = (v: string) => client.escapeLiteral(v);
+      const idArray = `ARRAY[${ids.map(literal).join(',')}]::text[]`;
+      try {
+        // Simple-protocol multi-statement queries (values inlined as escaped literals): one round trip each.
+        const results = await client.query(
+          `${beginWithLocks(ids)}; ${LOAD_STATES(idArray)}; SELECT decision_id, event_json FROM signer_approvals WHERE decision_id = ANY(${idArray})`,
+        ) as unknown as Array<{ rows: Array<Record<string, unknown>> }>;
+        const states = statesFrom(ids, results.at(-2)!.rows as StateRow[]);
+        const approvals = new Map<string, SignedApprovalEvent>();
+        for (const row of results.at(-1)!.rows as Array<{ decision_id: string; event_json: string }>) approvals.set(row.decision_id, approvalFromJson(row.event_json));
+        const issuedNow: IssuedApproval[] = [];
+        for (const request of batch) {
+          try {
+            const { issued, result } = await request.work(states.get(request.decisionId)!, approvals.get(request.decisionId) ?? null);
+            if (issued !== null && !approvals.has(issued.event.decisionId)) {
+              issuedNow.push(issued);
+              approvals.set(issued.event.decisionId, issued.event);
             }
+            settled.push({ ok: true, value: result });
+          } catch (error) {
+            settled.push({ ok: false, error });
           }
-          await client.query([...issuedNow.map((i) => recordSignedSql(i, literal)), 'COMMIT'].join('; '));
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => {});
-          throw asDependencyError(error);
         }
-      });
-    } catch (error) {
-      for (const request of batch) request.reject(error);
-      return;
-    }
-    batch.forEach((request, i) => {
-      const outcome = settled[i]!;
-      if (outcome.ok) request.resolve(outcome.value);
-      else request.reject(outcome.error);
+        await client.query([...issuedNow.map((i) => recordSignedSql(i, literal)), 'COMMIT'].join('; '));
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw asDependencyError(error);
+      }
     });
-  };
+    return settled;
+  });
   return {
     async withDecisions(decisionIds, work) {
       return withTransaction(pool, (client) => work(tx(client)), beginWithLocks(decisionIds));
     },
     signOne(decisionId, work) {
-      return new Promise((resolve, reject) => {
-        signQueue.push({ decisionId, work: work as SignRequest['work'], resolve: resolve as SignRequest['resolve'], reject });
-        if (!signScheduled) {
-          signScheduled = true;
-          setImmediate(() => {
-            signScheduled = false;
-            void signBatch(signQueue.splice(0, signQueue.length));
-          });
-        }
-      });
+      return signBatch({ decisionId, work }) as Promise<Awaited<ReturnType<typeof work>>['result']>;
     },
     async approvalOf(decisionId) {
       const [row] = await query<{ event_json: string }>('SELECT event_json FROM signer_approvals WHERE decision_id = $1', [decisionId]);
